@@ -1,0 +1,72 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Module graph (see docs/ARCHITECTURE.md):
+//   Core <- Media <- CLIP <- Video <- mmencode
+//             ^                |
+//             +---- Speech <---+
+let package = Package(
+  name: "mmencode",
+  platforms: [.macOS(.v14)],
+  products: [
+    .library(name: "Core", targets: ["Core"]),
+    .library(name: "Media", targets: ["Media"]),
+    .library(name: "CLIP", targets: ["CLIP"]),
+    .library(name: "Speech", targets: ["Speech"]),
+    .library(name: "Video", targets: ["Video"]),
+    .executable(name: "mmencode", targets: ["mmencode"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+  ],
+  targets: [
+    // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libav*-dev).
+    .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(
+      name: "CFFmpeg", pkgConfig: "libavformat",
+      providers: [
+        .apt([
+          "libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev",
+          "libavutil-dev",
+        ])
+      ]),
+
+    .target(
+      name: "Core",
+      dependencies: [
+        "COpenBLAS",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+      ]),
+    .target(name: "Media", dependencies: ["Core", "CFFmpeg", "CPNG"]),
+    .target(name: "CLIP", dependencies: ["Core", "Media"]),
+    .target(name: "Speech", dependencies: ["Core", "Media"]),
+    .target(
+      name: "Video",
+      dependencies: [
+        "Core", "Media", "CLIP", "Speech",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]),
+    .executableTarget(
+      name: "mmencode",
+      dependencies: [
+        "Core", "Media", "CLIP", "Speech", "Video",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "mmencode-bench",
+      dependencies: ["Core", "Media", "CLIP", "Speech", "Video"],
+      path: "Benchmarks/mmencode-bench"),
+
+    .testTarget(name: "CoreTests", dependencies: ["Core"]),
+    .testTarget(name: "MediaTests", dependencies: ["Core", "Media"]),
+    .testTarget(name: "CLIPTests", dependencies: ["Core", "Media", "CLIP"]),
+    .testTarget(name: "SpeechTests", dependencies: ["Core", "Media", "Speech"]),
+    .testTarget(name: "VideoTests", dependencies: ["Core", "Media", "CLIP", "Video"]),
+    .testTarget(name: "CLITests", dependencies: ["Core"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// The CLIP module; see docs/ARCHITECTURE.md for what belongs here.

@@ -1,0 +1,101 @@
+import COpenBLAS
+
+/// `C[m, n] = alpha * op(A) * op(B) + beta * C` on raw row-major buffers, through `cblas_sgemm`.
+///
+/// `op(A)` is `[m, k]` (A stored `[k, m]` when `transposeA`), `op(B)` is `[k, n]` (B stored `[n, k]`
+/// when `transposeB`). Leading dimensions let callers address column blocks (one attention head)
+/// in place.
+package func sgemm(
+  m: Int, n: Int, k: Int,
+  a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+  b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+  c: UnsafeMutablePointer<Float>, ldc: Int,
+  alpha: Float = 1, beta: Float = 0
+) {
+  guard m > 0, n > 0 else { return }
+  guard k > 0 else {
+    // BLAS leaves C untouched when k == 0 only if beta == 1; make the empty product explicit.
+    for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+    return
+  }
+  cblas_sgemm(
+    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Matrix product over the last two axes.
+///
+/// - `a`: `[..., M, K]` (`[..., K, M]` when `transposeA`)
+/// - `b`: `[K, N]` (`[N, K]` when `transposeB`), shared by every batch entry, or with the same
+///   leading axes as `a`.
+/// - Returns `[..., M, N]`.
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false)
+  -> Tensor
+{
+  precondition(a.rank >= 2 && b.rank >= 2, "matmul needs rank >= 2, got \(a.shape) x \(b.shape)")
+  let batchShape = Array(a.shape.dropLast(2))
+  let batch = batchShape.reduce(1, *)
+  let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
+  let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+  let (m, k) = transposeA ? (ac, ar) : (ar, ac)
+  let (kb, n) = transposeB ? (bc, br) : (br, bc)
+  precondition(k == kb, "matmul inner sizes differ: \(a.shape) x \(b.shape)")
+  let sharedB = b.rank == 2
+  precondition(
+    sharedB || Array(b.shape.dropLast(2)) == batchShape,
+    "matmul batch axes differ: \(a.shape) x \(b.shape)")
+  return a.scalars.withUnsafeBufferPointer { pa in
+    b.scalars.withUnsafeBufferPointer { pb in
+      Tensor(uninitializedShape: batchShape + [m, n]) { pc in
+        if sharedB && !transposeA {
+          // One GEMM over all batch rows at once: [batch * M, K] x [K, N].
+          sgemm(
+            m: batch * m, n: n, k: k, a: pa.baseAddress!, lda: ac, b: pb.baseAddress!, ldb: bc,
+            transposeB: transposeB, c: pc.baseAddress!, ldc: n)
+          return
+        }
+        for i in 0..<batch {
+          sgemm(
+            m: m, n: n, k: k, a: pa.baseAddress! + i * ar * ac, lda: ac, transposeA: transposeA,
+            b: pb.baseAddress! + (sharedB ? 0 : i * br * bc), ldb: bc, transposeB: transposeB,
+            c: pc.baseAddress! + i * m * n, ldc: n)
+        }
+      }
+    }
+  }
+}
+
+/// A fully connected layer in PyTorch's layout: `y = x Wᵀ + b`.
+///
+/// - `x`: `[..., inFeatures]`
+/// - `weight`: `[outFeatures, inFeatures]`
+/// - `bias`: `[outFeatures]` or nil
+/// - Returns `[..., outFeatures]`.
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+  precondition(weight.rank == 2, "linear weight must be 2-D, got \(weight.shape)")
+  let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+  precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight \(weight.shape)")
+  precondition(bias == nil || bias!.shape == [outFeatures], "linear: bias \(bias!.shape)")
+  let rows = x.count / max(inFeatures, 1)
+  return x.scalars.withUnsafeBufferPointer { px in
+    weight.scalars.withUnsafeBufferPointer { pw in
+      Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures]) { py in
+        // Seed every output row with the bias and let GEMM accumulate onto it (beta = 1): the
+        // bias costs one streaming write instead of a second pass over the output.
+        if let bias {
+          bias.scalars.withUnsafeBufferPointer { pb in
+            for r in 0..<rows {
+              (py.baseAddress! + r * outFeatures).update(from: pb.baseAddress!, count: outFeatures)
+            }
+          }
+        }
+        if rows == 0 { return }
+        if bias == nil && inFeatures == 0 { py.initialize(repeating: 0) }
+        sgemm(
+          m: rows, n: outFeatures, k: inFeatures, a: px.baseAddress!, lda: inFeatures,
+          b: pw.baseAddress!, ldb: inFeatures, transposeB: true, c: py.baseAddress!,
+          ldc: outFeatures, beta: bias == nil ? 0 : 1)
+      }
+    }
+  }
+}

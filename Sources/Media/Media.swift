@@ -1,0 +1,1 @@
+// The Media module; see docs/ARCHITECTURE.md for what belongs here.

@@ -1,0 +1,1 @@
+// The Speech module; see docs/ARCHITECTURE.md for what belongs here.

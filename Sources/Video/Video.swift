@@ -1,0 +1,1 @@
+// The Video module; see docs/ARCHITECTURE.md for what belongs here.

@@ -1,0 +1,41 @@
+/// The element values of an array that mmencode reads or writes, in one of the dtypes that its
+/// output files use.
+public enum ArrayValues: Sendable, Equatable {
+  case float32([Float])
+  case float64([Double])
+  case int64([Int64])
+
+  /// Number of elements.
+  public var count: Int {
+    switch self {
+    case .float32(let v): v.count
+    case .float64(let v): v.count
+    case .int64(let v): v.count
+    }
+  }
+}
+
+/// A named, shaped array: one entry of a safetensors file or one `.npy` file.
+public struct NamedArray: Sendable, Equatable {
+  public var name: String
+  public var shape: [Int]
+  public var values: ArrayValues
+
+  public init(_ name: String, shape: [Int], values: ArrayValues) {
+    precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) vs \(values.count)")
+    self.name = name
+    self.shape = shape
+    self.values = values
+  }
+
+  /// A float32 array holding `tensor`.
+  public init(_ name: String, _ tensor: Tensor) {
+    self.init(name, shape: tensor.shape, values: .float32(tensor.scalars))
+  }
+
+  /// The values as a ``Tensor``, when they are float32.
+  public var tensor: Tensor? {
+    if case .float32(let v) = values { return Tensor(shape: shape, scalars: v) }
+    return nil
+  }
+}

@@ -1,1 +1,0 @@
-// The Media module; see docs/ARCHITECTURE.md for what belongs here.

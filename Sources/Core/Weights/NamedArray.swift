@@ -39,3 +39,32 @@ public struct NamedArray: Sendable, Equatable {
     return nil
   }
 }
+
+extension ArrayValues {
+  /// Bytes per element.
+  package var elementSize: Int {
+    switch self {
+    case .float32: MemoryLayout<Float>.size
+    case .float64: MemoryLayout<Double>.size
+    case .int64: MemoryLayout<Int64>.size
+    }
+  }
+
+  /// The dtype name a safetensors header uses for these values.
+  package var safeTensorsDType: String {
+    switch self {
+    case .float32: "F32"
+    case .float64: "F64"
+    case .int64: "I64"
+    }
+  }
+
+  /// The elements' bytes in memory order (little-endian on every supported host).
+  package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    switch self {
+    case .float32(let v): try v.withUnsafeBytes(body)
+    case .float64(let v): try v.withUnsafeBytes(body)
+    case .int64(let v): try v.withUnsafeBytes(body)
+    }
+  }
+}

@@ -17,10 +17,14 @@ public enum ArrayValues: Sendable, Equatable {
 
 /// A named, shaped array: one entry of a safetensors file or one `.npy` file.
 public struct NamedArray: Sendable, Equatable {
+  /// The tensor key in a safetensors file, or the file name without `.npy`.
   public var name: String
+  /// Extent of each axis, outermost first; `[]` is a scalar.
   public var shape: [Int]
+  /// The elements in row-major (C) order; `values.count == shape.reduce(1, *)`.
   public var values: ArrayValues
 
+  /// Wraps `values` with `shape`; the element count must match the shape.
   public init(_ name: String, shape: [Int], values: ArrayValues) {
     precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) vs \(values.count)")
     self.name = name

@@ -14,40 +14,34 @@ public final class Checkpoint: @unchecked Sendable {
   private var shards: [String: SafeTensorsFile] = [:]
   private let lock = NSLock()
 
+  /// File name of a single-file checkpoint inside a model directory.
+  public static let singleFileName = "model.safetensors"
+  /// File name of a sharded checkpoint's index inside a model directory.
+  public static let indexFileName = "model.safetensors.index.json"
+
   /// Opens `path`: a `.safetensors` file, a `model.safetensors.index.json`, or a directory holding
-  /// one of `model.safetensors` or `model.safetensors.index.json`.
+  /// one of them (`model.safetensors` wins when both exist, as in `transformers`).
+  ///
+  /// A single file is validated at once; for an index, only the index is read here and each
+  /// shard is opened and validated when a tensor in it is first asked for.
   public init(path: String) throws {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw WeightError.unreadable(path: path, reason: "no such file or directory")
-    }
     var file = path
-    if isDirectory.boolValue {
-      let single = (path as NSString).appendingPathComponent("model.safetensors")
-      let index = (path as NSString).appendingPathComponent("model.safetensors.index.json")
+    if isDirectory(path) {
+      let single = (path as NSString).appendingPathComponent(Self.singleFileName)
+      let index = (path as NSString).appendingPathComponent(Self.indexFileName)
       if FileManager.default.fileExists(atPath: single) {
         file = single
       } else if FileManager.default.fileExists(atPath: index) {
         file = index
       } else {
         throw WeightError.unreadable(
-          path: path, reason: "no model.safetensors or model.safetensors.index.json in directory")
+          path: path, reason: "no \(Self.singleFileName) or \(Self.indexFileName) in directory")
       }
     }
     self.path = file
     self.directory = (file as NSString).deletingLastPathComponent
     if file.hasSuffix(".json") {
-      let data: Data
-      do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
-        throw WeightError.unreadable(path: file, reason: describe(error))
-      }
-      guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-        let map = json["weight_map"] as? [String: String]
-      else { throw WeightError.malformed(path: file, reason: "no weight_map of strings in index") }
-      for shard in Set(map.values) where shard.contains("/") || shard.hasPrefix(".") {
-        throw WeightError.malformed(path: file, reason: "shard name '\(shard)' is not a plain file name")
-      }
-      shardOf = map
+      shardOf = try Self.readIndex(file)
     } else {
       let shard = (file as NSString).lastPathComponent
       let opened = try SafeTensorsFile(path: file)
@@ -56,25 +50,60 @@ public final class Checkpoint: @unchecked Sendable {
     }
   }
 
+  /// The `weight_map` of a Hugging Face index: `{"metadata": {...}, "weight_map": {tensor: shard}}`.
+  private static func readIndex(_ file: String) throws -> [String: String] {
+    func malformed(_ reason: String) -> WeightError { .malformed(path: file, reason: reason) }
+    let data = try MappedFile.map(file)
+    guard let json = try? JSONSerialization.jsonObject(with: data) else {
+      throw malformed("index is not valid JSON")
+    }
+    guard let map = (json as? [String: Any])?["weight_map"] as? [String: Any] else {
+      throw malformed("index has no weight_map object")
+    }
+    var shardOf: [String: String] = [:]
+    for (tensor, value) in map {
+      guard let shard = value as? String else {
+        throw malformed("weight_map entry '\(tensor)' is not a file name")
+      }
+      // Shards must sit beside the index: a path could reach files outside the model.
+      guard !shard.isEmpty, !shard.contains("/"), shard != ".", shard != ".." else {
+        throw malformed("shard '\(shard)' of '\(tensor)' is not a plain file name")
+      }
+      shardOf[tensor] = shard
+    }
+    if shardOf.isEmpty { throw malformed("weight_map lists no tensors") }
+    return shardOf
+  }
+
   /// Every tensor name in the checkpoint, sorted.
   public var names: [String] { shardOf.keys.sorted() }
+
+  /// The files the checkpoint consists of: the single file, or the index followed by its shards
+  /// in sorted order. (For hashing; listing them opens nothing.)
+  public var files: [String] {
+    let shardFiles = Set(shardOf.values).sorted().map {
+      (directory as NSString).appendingPathComponent($0)
+    }
+    return path.hasSuffix(".json") ? [path] + shardFiles : shardFiles
+  }
 
   /// Whether the checkpoint holds a tensor called `name`.
   public func contains(_ name: String) -> Bool { shardOf[name] != nil }
 
   /// Stored shape of `name` (opens its shard).
   public func shape(of name: String) throws -> [Int] {
-    let (file, entryName) = try locate(name)
-    return file.entries[entryName]!.shape
+    try locate(name).entry.shape
   }
 
-  /// The tensor `name`, widened to Float32.
+  /// The tensor `name`, widened to Float32 (F32, F16 and BF16 are accepted).
   public func tensor(_ name: String) throws -> Tensor {
-    let (file, entryName) = try locate(name)
-    return try file.tensor(entryName)
+    try locate(name).file.tensor(name)
   }
 
-  private func locate(_ name: String) throws -> (SafeTensorsFile, String) {
+  /// The shard holding `name`, opened and validated on first use, and `name`'s entry in it.
+  private func locate(_ name: String) throws -> (
+    file: SafeTensorsFile, entry: SafeTensorsFile.Entry
+  ) {
     guard let shard = shardOf[name] else { throw WeightError.missingTensor(path: path, key: name) }
     lock.lock()
     defer { lock.unlock() }
@@ -85,11 +114,12 @@ public final class Checkpoint: @unchecked Sendable {
       file = try SafeTensorsFile(path: (directory as NSString).appendingPathComponent(shard))
       shards[shard] = file
     }
-    guard file.entries[name] != nil else {
+    guard let entry = file.entries[name] else {
       throw WeightError.malformed(
-        path: file.path, reason: "index lists '\(name)' in this shard, but the shard lacks it")
+        path: file.path,
+        reason: "index \(path) places tensor '\(name)' in this shard, but it is not there")
     }
-    return (file, name)
+    return (file, entry)
   }
 }
 
@@ -137,7 +167,8 @@ public final class WeightReader: @unchecked Sendable {
     let key = prefix + name
     let actual = try checkpoint.shape(of: key)
     guard actual == shape else {
-      throw WeightError.shapeMismatch(path: checkpoint.path, key: key, expected: shape, actual: actual)
+      throw WeightError.shapeMismatch(
+        path: checkpoint.path, key: key, expected: shape, actual: actual)
     }
     used.insert(key)
     return try checkpoint.tensor(key)

@@ -67,3 +67,17 @@ func archiveMatchesTorchLoadBitForBit(_ file: String) throws {
     try TorchArchive(path: TorchFixtures.directory.path)
   }
 }
+
+@Test func filesThatAreNotZipArchivesAreRefused() throws {
+  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mm-\(UUID())")
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let empty = directory.appendingPathComponent("empty.pt").path
+  try Data().write(to: URL(fileURLWithPath: empty))
+  #expect(throws: WeightError.malformed(path: empty, reason: "empty file")) { try TorchArchive(path: empty) }
+  let text = directory.appendingPathComponent("text.pt").path
+  try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: text))
+  #expect(throws: WeightError.malformed(path: text, reason: "not a zip archive, so not a torch.save file (PyTorch 1.6 or later)")) {
+    try TorchArchive(path: text)
+  }
+}

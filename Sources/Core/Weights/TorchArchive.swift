@@ -271,8 +271,10 @@ public final class TorchArchive: @unchecked Sendable {
         let chunkRange = position..<(position + chunk.count)
         let overlap = chunkRange.clamped(to: wanted)
         if !overlap.isEmpty {
-          let start = chunk.startIndex + overlap.lowerBound - position
-          bytes.append(contentsOf: chunk[start..<(start + overlap.count)])
+          let start = overlap.lowerBound - position
+          chunk.withUnsafeBytes { raw in
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start..<(start + overlap.count)]))
+          }
         }
         position += chunk.count
       }
@@ -307,7 +309,7 @@ public final class TorchArchive: @unchecked Sendable {
         guard UInt64(bytes.count + chunk.count) <= entry.uncompressedSize else {
           throw WeightError.malformed(path: path, reason: "record '\(entry.path)' inflates past its declared size")
         }
-        bytes.append(contentsOf: chunk)
+        chunk.withUnsafeBytes { bytes.append(contentsOf: $0) }
       }
     } catch let error as WeightError {
       throw error

@@ -1,7 +1,7 @@
-// A port of Pillow's 8-bit resampling (libImaging/Resample.c: precompute_coeffs,
+// A port of Pillow 13.0's 8-bit resampling (libImaging/Resample.c: precompute_coeffs,
 // normalize_coeffs_8bpc, ImagingResampleHorizontal/Vertical_8bpc, ImagingResampleInner), which is
-// what `PIL.Image.resize` runs for RGB images with a convolution filter and no `reducing_gap`.
-// The result is bit-identical to Pillow's for the filters ported here.
+// what `PIL.Image.resize` runs for RGB images with a convolution filter and no `reducing_gap`
+// (transformers passes none). The result is bit-identical to Pillow's for the filters ported here.
 
 import Core
 import Dispatch

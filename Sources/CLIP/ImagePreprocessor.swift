@@ -14,6 +14,10 @@ import Media
 /// float32 values. Only the cropped window of the resized image is computed, and the resize
 /// weights are computed once per input size, so a stream of same-sized video frames pays for
 /// them once. Safe to share between threads.
+///
+/// One deliberate difference: transformers guesses the channel axis from the array shape and takes
+/// an image whose height is 1 or 3 for channels-first (it then fails or returns garbage); here
+/// such images are processed like any other.
 public struct ImagePreprocessor: Sendable {
   public let config: PreprocessorConfig
   /// Final value of each (channel, uint8 sample): rescale and normalize only ever see uint8

@@ -49,8 +49,8 @@ enum TokenizerFixtures {
       }
     }
 
-    /// Text the reference repairs with ftfy's mojibake fixer, which is not ported.
-    struct Mojibake: Decodable {
+    /// Text that ftfy's `fix_encoding` (not ported) changes in the reference.
+    struct EncodingRepair: Decodable {
       var text: String
       var ftfyFixed: String
       var ids: [Int]
@@ -68,12 +68,13 @@ enum TokenizerFixtures {
 
     var contextLengths: [Int]
     var cases: [Case]
-    var mojibake: [Mojibake]
+    var encodingRepairs: [EncodingRepair]
     var bench: Bench
 
     enum CodingKeys: String, CodingKey {
-      case cases, mojibake, bench
+      case cases, bench
       case contextLengths = "context_lengths"
+      case encodingRepairs = "fix_encoding"
     }
   }
 

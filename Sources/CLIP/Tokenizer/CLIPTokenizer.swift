@@ -14,9 +14,12 @@ import Foundation
 /// 3. Each word's UTF-8 bytes are byte-pair encoded (see ``BytePairEncoder``).
 ///
 /// Known differences from the reference, all outside typical text:
-/// - ftfy's mojibake repair (`fix_encoding`) is not ported: text that is UTF-8 decoded as
-///   Latin-1 or Windows-125x ("CafÃ©", "â€œ") is tokenized as written, while the reference
-///   repairs it first ("Café", "\u{201C}").
+/// - ftfy's mojibake repair (`fix_encoding`) is not ported. The reference re-decodes a line
+///   when ftfy's badness heuristic flags it: UTF-8 read as Latin-1 or Windows-125x ("CafÃ©",
+///   "â€œ", "doesnÃ¢â‚¬â„¢t") becomes "Café", "\u{201C}", "doesn't" there and stays as written
+///   here; so do the rare legitimate lines the heuristic also flags ("Â bientôt" becomes
+///   "\u{A0}bientôt" and "×² area" becomes "ײ area" there). Lines that are pure ASCII, or whose
+///   non-ASCII characters form none of the heuristic's patterns, are never affected.
 /// - Unicode data: NFC and the letter and number classes use the Swift 6.3 standard library's
 ///   Unicode 16.0; the reference uses Python 3.11's Unicode 14.0 (NFC, lower-casing) and
 ///   `regex` 2026.11.19's newer Unicode (classes). Scalars unassigned in 16.0 that `regex` knows
@@ -199,29 +202,33 @@ public final class CLIPTokenizer: Sendable {
     }
   }
 
-  /// The reference drops the first line (the "#version" header), splits each other line at
-  /// whitespace and reads at most ``maxMergeCount`` of them. A line with one or three symbols it
-  /// would keep as a pair that never matches; here that is an error.
+  /// The reference strips the file, drops its first line (the "#version" header), splits each
+  /// other line at whitespace and reads at most ``maxMergeCount`` lines. Byte-level symbols are
+  /// never whitespace, so splitting at ASCII whitespace is the same. A line with one or three
+  /// symbols the reference would keep as a pair that never matches; here it is an error.
   private static func readMerges(_ path: String) throws -> [(String, String)] {
-    guard let text = String(data: try read(path), encoding: .utf8) else {
+    let bytes = [UInt8](try read(path))
+    guard String(validating: bytes, as: UTF8.self) != nil else {
       throw TokenizerError.malformed(path: path, reason: "not UTF-8 text")
     }
-    // "\r\n" is one Character in Swift; the reference splits at "\n" and drops the "\r" with
-    // the other whitespace.
-    let lines = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
-      omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-    guard let header = lines.first, header.hasPrefix("#") else {
+    // Python's str.isspace() in ASCII: tab to carriage return, the separators 0x1C-0x1F, space.
+    func isSpace(_ byte: UInt8) -> Bool { (0x09...0x0D).contains(byte) || (0x1C...0x20).contains(byte) }
+    let start = bytes.firstIndex { !isSpace($0) } ?? bytes.endIndex
+    let end = (bytes.lastIndex { !isSpace($0) }).map { $0 + 1 } ?? start
+    let lines = bytes[start..<end].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    guard let header = lines.first, header.first == UInt8(ascii: "#") else {
       throw TokenizerError.malformed(path: path, reason: "first line is not a \"#version\" header")
     }
     var merges: [(String, String)] = []
+    merges.reserveCapacity(min(lines.count, maxMergeCount))
     for (offset, line) in lines.dropFirst().prefix(maxMergeCount).enumerated() {
-      let symbols = line.split(whereSeparator: \.isWhitespace)
-      if symbols.isEmpty { continue }  // the reference keeps blank lines as pairs that never match
+      let symbols = line.split(whereSeparator: isSpace)
+      if symbols.isEmpty { continue }  // a blank line: a pair that never matches
       guard symbols.count == 2 else {
         throw TokenizerError.malformed(
           path: path, reason: "line \(offset + 2): expected two symbols separated by a space")
       }
-      merges.append((String(symbols[0]), String(symbols[1])))
+      merges.append((String(decoding: symbols[0], as: UTF8.self), String(decoding: symbols[1], as: UTF8.self)))
     }
     return merges
   }

@@ -12,9 +12,10 @@
 /// HTML unescaping follows ftfy's "auto" rule: it is on until the first line that contains "<"
 /// and off from that line to the end of the text (ftfy turns it off for the rest of the call).
 ///
-/// Not ported: `fix_encoding`, the mojibake repair that re-decodes text ftfy's badness heuristic
-/// flags (such as "CafÃ©" for "Café"); such text keeps its mojibake here. `fix_surrogates` has
-/// nothing to do on a Swift `String`, which cannot hold unpaired surrogates.
+/// Not ported: `fix_encoding`, the mojibake repair that re-decodes a line ftfy's badness
+/// heuristic flags (such as "CafÃ©" for "Café"); such a line keeps its mojibake here. Where the
+/// repair would only read C1 controls as Windows-1252, `fix_c1_controls` does the same here.
+/// `fix_surrogates` has nothing to do on a Swift `String`, which cannot hold unpaired surrogates.
 enum TextFixer {
   /// ftfy's `max_decode_length`: the longest segment it fixes at once.
   static let maxSegmentLength = 1_000_000

@@ -16,7 +16,8 @@ import Testing
     #expect(corpus.cases.count >= 250)
     let categories = Set(corpus.cases.map(\.category))
     for category in [
-      "empty", "punctuation", "digits", "contractions", "accents", "cjk", "scripts", "emoji", "html",
+      "empty", "punctuation", "digits", "contractions", "accents", "cjk", "scripts", "emoji",
+      "html",
       "html_with_lt", "whitespace", "special_tokens", "mixed_case", "long_words", "control",
       "fullwidth", "ligatures", "long_paragraphs", "random",
     ] {
@@ -34,7 +35,9 @@ import Testing
       let framed = [tokenizer.startOfTextID] + tokenizer.encode(item.text) + [tokenizer.endOfTextID]
       if framed != ids { mismatches.append("[\(item.category)] encode differs from tokenize") }
     }
-    #expect(mismatches.isEmpty, "\(mismatches.count) of \(corpus.cases.count) differ:\n\(mismatches.joined(separator: "\n"))")
+    #expect(
+      mismatches.isEmpty,
+      "\(mismatches.count) of \(corpus.cases.count) differ:\n\(mismatches.joined(separator: "\n"))")
   }
 
   @Test func truncatedAndEndOfTextPaddedIdsMatchTheReference() throws {
@@ -44,14 +47,17 @@ import Testing
         let expected = try #require(item.padded[String(contextLength)])
         let result = try tokenizer.tokenize(
           item.text, contextLength: contextLength, truncation: .truncate, padding: .endOfText)
-        if result.ids != expected { mismatches.append(describe(item, got: result.ids, expected: expected)) }
+        if result.ids != expected {
+          mismatches.append(describe(item, got: result.ids, expected: expected))
+        }
         let contentCount = item.ids.count - CLIPTokenizer.specialTokensPerText
         let capacity = CLIPTokenizer.contentCapacity(contextLength: contextLength)
         #expect(result.contentCount == min(contentCount, capacity))
         #expect(result.droppedCount == max(0, contentCount - capacity))
       }
     }
-    #expect(mismatches.isEmpty, "\(mismatches.count) differ:\n\(mismatches.joined(separator: "\n"))")
+    #expect(
+      mismatches.isEmpty, "\(mismatches.count) differ:\n\(mismatches.joined(separator: "\n"))")
   }
 
   @Test func zeroPaddedIdsMatchOpenAIsTokenize() throws {
@@ -67,7 +73,8 @@ import Testing
         if ids != expected { mismatches.append(describe(item, got: ids, expected: expected)) }
       }
     }
-    #expect(mismatches.isEmpty, "\(mismatches.count) differ:\n\(mismatches.joined(separator: "\n"))")
+    #expect(
+      mismatches.isEmpty, "\(mismatches.count) differ:\n\(mismatches.joined(separator: "\n"))")
   }
 
   /// The documented gap: ftfy's `fix_encoding`, which re-decodes text it takes for mojibake.
@@ -76,17 +83,24 @@ import Testing
   @Test func encodingRepairIsTheKnownDifference() throws {
     #expect(!corpus.encodingRepairs.isEmpty)
     for item in corpus.encodingRepairs {
-      let repaired = try tokenizer.tokenize(item.ftfyFixed, contextLength: item.ids.count, padding: .none)
+      let repaired = try tokenizer.tokenize(
+        item.ftfyFixed, contextLength: item.ids.count, padding: .none)
       #expect(repaired.ids == item.ids, "\(item.ftfyFixed.debugDescription)")
-      let asWritten = [tokenizer.startOfTextID] + tokenizer.encode(item.text) + [tokenizer.endOfTextID]
+      let asWritten =
+        [tokenizer.startOfTextID] + tokenizer.encode(item.text) + [tokenizer.endOfTextID]
       #expect(asWritten != item.ids, "\(item.text.debugDescription) now matches: update the docs")
     }
   }
 
-  private func describe(_ item: TokenizerFixtures.Corpus.Case, got: [Int], expected: [Int]) -> String {
-    let index = zip(got, expected).enumerated().first { $1.0 != $1.1 }?.offset ?? min(got.count, expected.count)
+  private func describe(_ item: TokenizerFixtures.Corpus.Case, got: [Int], expected: [Int])
+    -> String
+  {
+    let index =
+      zip(got, expected).enumerated().first { $1.0 != $1.1 }?.offset
+      ?? min(got.count, expected.count)
     let window = max(0, index - 2)..<(index + 3)
     return "[\(item.category)] \(item.text.debugDescription): first difference at \(index), "
-      + "got \(got[window.clamped(to: got.indices)]) expected \(expected[window.clamped(to: expected.indices)])"
+      + "got \(got[window.clamped(to: got.indices)]) "
+      + "expected \(expected[window.clamped(to: expected.indices)])"
   }
 }

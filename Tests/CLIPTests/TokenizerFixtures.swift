@@ -6,18 +6,23 @@ enum TokenizerFixtures {
   /// The repository root: the nearest directory above this file that holds Package.swift.
   static let repositoryRoot: URL = {
     var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+    while !FileManager.default.fileExists(
+      atPath: directory.appendingPathComponent("Package.swift").path)
+    {
       directory = directory.deletingLastPathComponent()
     }
     return directory
   }()
 
   static let vocabularyDirectory = repositoryRoot.appendingPathComponent("fixtures/tokenizer")
-  static let referenceDirectory = repositoryRoot.appendingPathComponent("fixtures/reference/tokenizer")
+  static let referenceDirectory = repositoryRoot.appendingPathComponent(
+    "fixtures/reference/tokenizer")
 
   /// One tokenizer for all tests (loading parses a 1 MB vocabulary).
   static func tokenizer() throws -> CLIPTokenizer { try sharedTokenizer.get() }
-  private static let sharedTokenizer = Result { try CLIPTokenizer(directory: vocabularyDirectory.path) }
+  private static let sharedTokenizer = Result {
+    try CLIPTokenizer(directory: vocabularyDirectory.path)
+  }
 
   static func corpus() throws -> Corpus { try sharedCorpus.get() }
   private static let sharedCorpus = Result { try decode(Corpus.self, from: "corpus.json") }

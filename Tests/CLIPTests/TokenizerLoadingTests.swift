@@ -12,7 +12,8 @@ import Testing
     var merges: URL { path.appendingPathComponent(CLIPTokenizer.mergesFileName) }
 
     init() throws {
-      path = FileManager.default.temporaryDirectory.appendingPathComponent("tokenizer-\(UUID().uuidString)")
+      path = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tokenizer-\(UUID().uuidString)")
       try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true)
       for name in [CLIPTokenizer.vocabularyFileName, CLIPTokenizer.mergesFileName] {
         try FileManager.default.copyItem(
@@ -31,7 +32,9 @@ import Testing
     func load() throws -> CLIPTokenizer { try CLIPTokenizer(directory: path.path) }
   }
 
-  private func expectError(_ expected: TokenizerError, naming file: URL, _ load: () throws -> CLIPTokenizer) {
+  private func expectError(
+    _ expected: TokenizerError, naming file: URL, _ load: () throws -> CLIPTokenizer
+  ) {
     let error = #expect(throws: TokenizerError.self) { try load() }
     #expect(error == expected)
     let message = error?.localizedDescription ?? ""
@@ -41,7 +44,9 @@ import Testing
   @Test func copiedDirectoryLoads() throws {
     let directory = try ModelDirectory()
     let tokenizer = try directory.load()
-    #expect(tokenizer.encode("a photo of a cat") == (try TokenizerFixtures.tokenizer()).encode("a photo of a cat"))
+    #expect(
+      tokenizer.encode("a photo of a cat")
+        == (try TokenizerFixtures.tokenizer()).encode("a photo of a cat"))
   }
 
   @Test func missingFilesAreNamed() throws {
@@ -49,7 +54,8 @@ import Testing
     try FileManager.default.removeItem(at: directory.merges)
     expectError(.missingFile(path: directory.merges.path), naming: directory.merges, directory.load)
     try FileManager.default.removeItem(at: directory.vocabulary)
-    expectError(.missingFile(path: directory.vocabulary.path), naming: directory.vocabulary, directory.load)
+    expectError(
+      .missingFile(path: directory.vocabulary.path), naming: directory.vocabulary, directory.load)
     let nowhere = directory.path.appendingPathComponent("nowhere")
     let vocabulary = nowhere.appendingPathComponent(CLIPTokenizer.vocabularyFileName)
     expectError(.missingFile(path: vocabulary.path), naming: vocabulary) {
@@ -60,7 +66,8 @@ import Testing
   @Test func unreadableVocabularyIsNamed() throws {
     let directory = try ModelDirectory()
     try FileManager.default.removeItem(at: directory.vocabulary)
-    try FileManager.default.createDirectory(at: directory.vocabulary, withIntermediateDirectories: false)
+    try FileManager.default.createDirectory(
+      at: directory.vocabulary, withIntermediateDirectories: false)
     let error = #expect(throws: TokenizerError.self) { try directory.load() }
     guard case .unreadable(let path, _) = error else {
       Issue.record("expected .unreadable, got \(String(describing: error))")
@@ -89,7 +96,8 @@ import Testing
       naming: directory.merges, directory.load)
     try directory.replace(directory.merges, with: "#version: 0.2\ni n\nt h e\n")
     expectError(
-      .malformed(path: directory.merges.path, reason: "line 3: expected two symbols separated by a space"),
+      .malformed(
+        path: directory.merges.path, reason: "line 3: expected two symbols separated by a space"),
       naming: directory.merges, directory.load)
     try directory.replace(directory.merges, with: "")
     expectError(
@@ -104,13 +112,15 @@ import Testing
     let reference = try TokenizerFixtures.tokenizer()
     let original = try String(contentsOf: directory.merges, encoding: .utf8)
     let extra = "\nx y\n" + String(repeating: "q z\n", count: 3)
-    try directory.replace(directory.merges, with: original.replacingOccurrences(of: "\n", with: "\r\n") + extra)
+    try directory.replace(
+      directory.merges, with: original.replacingOccurrences(of: "\n", with: "\r\n") + extra)
     let tokenizer = try directory.load()
     for text in ["a photo of a cat", "xy qz", "Donaudampfschifffahrt"] {
       #expect(tokenizer.encode(text) == reference.encode(text))
     }
 
-    try directory.replace(directory.vocabulary, with: "{\"<|startoftext|>\": 0, \"<|endoftext|>\": 1, \"a</w>\": 2}")
+    try directory.replace(
+      directory.vocabulary, with: "{\"<|startoftext|>\": 0, \"<|endoftext|>\": 1, \"a</w>\": 2}")
     try directory.replace(directory.merges, with: "#version: 0.2\n")
     let tiny = try directory.load()
     #expect(tiny.encode("a b a") == [2, tiny.endOfTextID, 2])

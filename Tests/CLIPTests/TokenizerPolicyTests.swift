@@ -19,7 +19,8 @@ import Testing
   @Test func specialTokenIdsComeFromTheVocabulary() throws {
     let vocabulary = try JSONDecoder().decode(
       [String: Int].self,
-      from: Data(contentsOf: TokenizerFixtures.vocabularyDirectory.appendingPathComponent("vocab.json")))
+      from: Data(
+        contentsOf: TokenizerFixtures.vocabularyDirectory.appendingPathComponent("vocab.json")))
     #expect(tokenizer.startOfTextID == vocabulary[CLIPTokenizer.startOfTextToken])
     #expect(tokenizer.endOfTextID == vocabulary[CLIPTokenizer.endOfTextToken])
     #expect(tokenizer.vocabularySize == vocabulary.count)
@@ -35,12 +36,17 @@ import Testing
       #expect(eot.ids.dropFirst(content.count + 1).allSatisfy { $0 == tokenizer.endOfTextID })
       #expect(eot.contentCount == content.count && eot.droppedCount == 0)
 
-      let zero = try tokenizer.tokenize("a photo of a cat", contextLength: contextLength, padding: .zero)
+      let zero = try tokenizer.tokenize(
+        "a photo of a cat", contextLength: contextLength, padding: .zero)
       #expect(zero.ids.count == contextLength)
-      #expect(Array(zero.ids.prefix(content.count + 2)) == [tokenizer.startOfTextID] + content + [tokenizer.endOfTextID])
+      #expect(
+        Array(zero.ids.prefix(content.count + 2)) == [tokenizer.startOfTextID] + content + [
+          tokenizer.endOfTextID
+        ])
       #expect(zero.ids.dropFirst(content.count + 2).allSatisfy { $0 == 0 })
     }
-    let unpadded = try tokenizer.tokenize("a photo of a cat", contextLength: contextLengths[0], padding: .none)
+    let unpadded = try tokenizer.tokenize(
+      "a photo of a cat", contextLength: contextLengths[0], padding: .none)
     #expect(unpadded.ids == [tokenizer.startOfTextID] + content + [tokenizer.endOfTextID])
   }
 
@@ -75,7 +81,10 @@ import Testing
       for padding in [CLIPTokenizer.Padding.endOfText, .zero, .none] {
         let result = try tokenizer.tokenize(
           longText, contextLength: contextLength, truncation: .truncate, padding: padding)
-        #expect(result.ids == [tokenizer.startOfTextID] + content.prefix(capacity) + [tokenizer.endOfTextID])
+        #expect(
+          result.ids == [tokenizer.startOfTextID] + content.prefix(capacity) + [
+            tokenizer.endOfTextID
+          ])
         #expect(result.contentCount == capacity)
         #expect(result.droppedCount == content.count - capacity)
       }
@@ -90,7 +99,10 @@ import Testing
     let result = try tokenizer.tokenize(fitting, contextLength: contextLength)
     #expect(result.ids.count == contextLength && result.ids.last == tokenizer.endOfTextID)
     #expect(result.droppedCount == 0)
-    #expect(throws: TokenizerError.textTooLong(tokenCount: contextLength + 1, contextLength: contextLength)) {
+    #expect(
+      throws: TokenizerError.textTooLong(
+        tokenCount: contextLength + 1, contextLength: contextLength)
+    ) {
       try tokenizer.tokenize(fitting + "a", contextLength: contextLength)
     }
   }
@@ -112,8 +124,12 @@ import Testing
   /// The slow tokenizer turns a literal end-of-text in user text into its id (spec A7), so the
   /// text model pools there.
   @Test func literalSpecialTokensBecomeTheirIds() throws {
-    let ids = try tokenizer.tokenize("a <|endoftext|> b", contextLength: contextLengths[0], padding: .none).ids
-    #expect(ids == [tokenizer.startOfTextID] + tokenizer.encode("a") + [tokenizer.endOfTextID] + tokenizer.encode("b") + [tokenizer.endOfTextID])
+    let ids = try tokenizer.tokenize(
+      "a <|endoftext|> b", contextLength: contextLengths[0], padding: .none
+    ).ids
+    #expect(
+      ids == [tokenizer.startOfTextID] + tokenizer.encode("a") + [tokenizer.endOfTextID]
+        + tokenizer.encode("b") + [tokenizer.endOfTextID])
     #expect(tokenizer.encode("<|startoftext|>") == [tokenizer.startOfTextID])
   }
 

@@ -22,7 +22,9 @@ struct TokenizerThroughputTests {
       best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
     let rate = Double(count) / best
-    print("Swift CLIPTokenizer: \(count) tokens in \(String(format: "%.3f", best)) s = \(Int(rate)) tokens/s")
+    print(
+      "Swift CLIPTokenizer: \(count) tokens in \(String(format: "%.3f", best)) s = \(Int(rate)) tokens/s"
+    )
     #expect(count > 0)
   }
 }

@@ -10,7 +10,9 @@ import Testing
     reference = try TokenizerFixtures.unicodeReference()
   }
 
-  private static var allScalars: [Unicode.Scalar] { (0...UInt32(0x10FFFF)).compactMap(Unicode.Scalar.init) }
+  private static var allScalars: [Unicode.Scalar] {
+    (0...UInt32(0x10FFFF)).compactMap(Unicode.Scalar.init)
+  }
 
   /// The classes differ only on scalars the Swift standard library's Unicode does not assign yet
   /// (the reference's `regex` knows a newer Unicode); the doc comment of PreTokenizer says so.
@@ -32,11 +34,14 @@ import Testing
       if scalar.properties.age == nil && got == .other {
         newerUnicode += 1
       } else {
-        mismatches.append("U+\(String(scalar.value, radix: 16, uppercase: true)): \(got), expected \(wanted)")
+        mismatches.append(
+          "U+\(String(scalar.value, radix: 16, uppercase: true)): \(got), expected \(wanted)")
       }
     }
     // 12,823 scalars with regex 2026.11.19 and Swift 6.3, all letters or numbers to the reference.
-    #expect(mismatches.isEmpty, "\(mismatches.count) scalars (besides \(newerUnicode) newer ones): \(mismatches.prefix(20))")
+    #expect(
+      mismatches.isEmpty,
+      "\(mismatches.count) scalars (besides \(newerUnicode) newer ones): \(mismatches.prefix(20))")
   }
 
   @Test func lowercasingMatchesPythonForEveryScalar() {
@@ -47,7 +52,8 @@ import Testing
       let got = PythonUnicode.lowercased([scalar]).map(\.value)
       let wanted = expected[scalar.value] ?? [scalar.value]
       if got != wanted {
-        mismatches.append("U+\(String(scalar.value, radix: 16, uppercase: true)): \(got), expected \(wanted)")
+        mismatches.append(
+          "U+\(String(scalar.value, radix: 16, uppercase: true)): \(got), expected \(wanted)")
       }
     }
     #expect(mismatches.isEmpty, "\(mismatches.count) scalars: \(mismatches.prefix(20))")
@@ -55,7 +61,8 @@ import Testing
 
   /// Python lowercases a capital sigma that ends a word to final sigma ("ς"), other ones to "σ".
   @Test func capitalSigmaFollowsTheFinalSigmaRule() {
-    let lowered = PythonUnicode.lowercased(Array("ΟΔΟΣ ΣΑΣ Σ Α\u{0301}Σ\u{0301} ΑΣ'".unicodeScalars))
+    let lowered = PythonUnicode.lowercased(
+      Array("ΟΔΟΣ ΣΑΣ Σ Α\u{0301}Σ\u{0301} ΑΣ'".unicodeScalars))
     // Scalars, not Strings: String equality would accept any canonically equivalent result.
     #expect(lowered == Array("οδος σας σ α\u{0301}ς\u{0301} ας'".unicodeScalars))
   }

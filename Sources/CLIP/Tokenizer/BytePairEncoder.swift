@@ -28,7 +28,10 @@ final class BytePairEncoder: Sendable {
   private let cache = WordCache()
 
   /// `merges` in rank order; a repeated pair takes its last rank, as the reference's dict does.
-  init(vocabulary: [String: Int], merges mergeList: [(String, String)], unknownID: Int, wholeWords: [String: Int]) {
+  init(
+    vocabulary: [String: Int], merges mergeList: [(String, String)], unknownID: Int,
+    wholeWords: [String: Int]
+  ) {
     var symbols: [String: Int32] = [:]
     var vocabularyIDs: [Int] = []
     func intern(_ token: String) -> Int32 {
@@ -48,7 +51,8 @@ final class BytePairEncoder: Sendable {
     }
     self.merges = merges
     self.vocabularyIDs = vocabularyIDs
-    self.wholeWords = Dictionary(uniqueKeysWithValues: wholeWords.map { (Array($0.key.utf8), $0.value) })
+    self.wholeWords = Dictionary(
+      uniqueKeysWithValues: wholeWords.map { (Array($0.key.utf8), $0.value) })
   }
 
   /// GPT-2's reversible byte-to-character table (`bytes_to_unicode`): printable Latin-1 bytes
@@ -88,7 +92,8 @@ final class BytePairEncoder: Sendable {
       var bestPair = (left: Int32(0), right: Int32(0))
       for index in 1..<symbols.count {
         let pair = (left: symbols[index - 1], right: symbols[index])
-        if let merge = merges[Self.pairKey(pair.left, pair.right)], merge.rank < best?.rank ?? .max {
+        if let merge = merges[Self.pairKey(pair.left, pair.right)], merge.rank < best?.rank ?? .max
+        {
           best = merge
           bestPair = pair
         }
@@ -97,7 +102,9 @@ final class BytePairEncoder: Sendable {
       next.removeAll(keepingCapacity: true)
       var index = 0
       while index < symbols.count {
-        if index + 1 < symbols.count && symbols[index] == bestPair.left && symbols[index + 1] == bestPair.right {
+        if index + 1 < symbols.count && symbols[index] == bestPair.left
+          && symbols[index + 1] == bestPair.right
+        {
           next.append(best.symbol)
           index += 2
         } else {

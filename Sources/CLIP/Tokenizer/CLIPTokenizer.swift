@@ -1,5 +1,6 @@
-// A port of Hugging Face's slow `CLIPTokenizer` (transformers 4.57, `models/clip/tokenization_clip.py`,
-// with `PreTrainedTokenizer.tokenize` from `tokenization_utils.py`) as it runs with ftfy installed.
+// A port of Hugging Face's slow `CLIPTokenizer` (transformers 4.57,
+// `models/clip/tokenization_clip.py`, with `PreTrainedTokenizer.tokenize` from
+// `tokenization_utils.py`) as it runs with ftfy installed.
 import Foundation
 
 /// CLIP's byte-level BPE tokenizer, loaded from a model directory's `vocab.json` and `merges.txt`.
@@ -26,6 +27,11 @@ import Foundation
 ///   (12,823, mostly new ideographs) are punctuation-like here and letters or numbers there; text
 ///   in scripts that gained canonical compositions after 14.0 is composed here and not there.
 ///   Lower-casing matches Python on every scalar.
+///
+/// Only `vocab.json` and `merges.txt` are read. A `tokenizer_config.json` as `save_pretrained`
+/// writes it for CLIP changes nothing in the reference (its `do_lower_case` and
+/// `model_max_length` are not used by the slow tokenizer's encoding); extra added tokens or
+/// special tokens that strip whitespace, which no CLIP checkpoint declares, are not supported.
 ///
 /// Thread-safe: one tokenizer can serve concurrent callers, which share its word cache.
 public final class CLIPTokenizer: Sendable {
@@ -212,10 +218,13 @@ public final class CLIPTokenizer: Sendable {
       throw TokenizerError.malformed(path: path, reason: "not UTF-8 text")
     }
     // Python's str.isspace() in ASCII: tab to carriage return, the separators 0x1C-0x1F, space.
-    func isSpace(_ byte: UInt8) -> Bool { (0x09...0x0D).contains(byte) || (0x1C...0x20).contains(byte) }
+    func isSpace(_ byte: UInt8) -> Bool {
+      (0x09...0x0D).contains(byte) || (0x1C...0x20).contains(byte)
+    }
     let start = bytes.firstIndex { !isSpace($0) } ?? bytes.endIndex
     let end = (bytes.lastIndex { !isSpace($0) }).map { $0 + 1 } ?? start
-    let lines = bytes[start..<end].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    let lines = bytes[start..<end].split(
+      separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     guard let header = lines.first, header.first == UInt8(ascii: "#") else {
       throw TokenizerError.malformed(path: path, reason: "first line is not a \"#version\" header")
     }
@@ -228,7 +237,8 @@ public final class CLIPTokenizer: Sendable {
         throw TokenizerError.malformed(
           path: path, reason: "line \(offset + 2): expected two symbols separated by a space")
       }
-      merges.append((String(decoding: symbols[0], as: UTF8.self), String(decoding: symbols[1], as: UTF8.self)))
+      merges.append(
+        (String(decoding: symbols[0], as: UTF8.self), String(decoding: symbols[1], as: UTF8.self)))
     }
     return merges
   }

@@ -59,7 +59,8 @@ package enum PreTokenizer {
     var index = 0
     while index < text.count {
       let scalar = text[index]
-      if scalar == "<", let literal = specialLiterals.first(where: { matches($0, text, at: index) }) {
+      if scalar == "<", let literal = specialLiterals.first(where: { matches($0, text, at: index) })
+      {
         word(index..<(index + literal.count))
         index += literal.count
         continue
@@ -89,9 +90,11 @@ package enum PreTokenizer {
 
   /// Whether `literal` (lower-case ASCII) starts at `start`, compared as the case-insensitive
   /// reference does: ASCII case aside, "ſ" (U+017F) matches "s" and "K" (U+212A) matches "k".
-  private static func matches(_ literal: [UInt32], _ text: [Unicode.Scalar], at start: Int) -> Bool {
+  private static func matches(_ literal: [UInt32], _ text: [Unicode.Scalar], at start: Int) -> Bool
+  {
     guard start + literal.count <= text.count else { return false }
-    for (offset, expected) in literal.enumerated() where caseFolded(text[start + offset]) != expected {
+    for (offset, expected) in literal.enumerated()
+    where caseFolded(text[start + offset]) != expected {
       return false
     }
     return true

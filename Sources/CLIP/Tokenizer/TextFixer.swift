@@ -18,9 +18,9 @@
 /// `fix_surrogates` has nothing to do on a Swift `String`, which cannot hold unpaired surrogates.
 enum TextFixer {
   /// ftfy's `max_decode_length`: the longest segment it fixes at once.
-  static let maxSegmentLength = 1_000_000
+  private static let maxSegmentLength = 1_000_000
 
-  /// The fixed text; ``fixText(_:)`` of its output is the output again.
+  /// `ftfy.fix_text(text)`, for text ftfy's `fix_encoding` leaves alone.
   static func fixText(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
     var output: [Unicode.Scalar] = []
     output.reserveCapacity(text.count)
@@ -41,7 +41,7 @@ enum TextFixer {
   }
 
   /// ftfy's `fix_and_explain` loop on one segment.
-  static func fixSegment(_ segment: ArraySlice<Unicode.Scalar>, unescapingHTML: Bool)
+  private static func fixSegment(_ segment: ArraySlice<Unicode.Scalar>, unescapingHTML: Bool)
     -> [Unicode.Scalar]
   {
     if segment.allSatisfy({ isUnaffected($0, unescapingHTML: unescapingHTML) }) {
@@ -76,7 +76,7 @@ enum TextFixer {
 
   /// ftfy's `unescape_html`: named entities from its table (HTML5 names ending in ";", plus
   /// upper-cased Latin ones), numeric references decoded as Python's `html.unescape` does.
-  static func unescapeHTML(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+  private static func unescapeHTML(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
     guard text.contains("&") else { return text }
     var output: [Unicode.Scalar] = []
     output.reserveCapacity(text.count)
@@ -105,7 +105,9 @@ enum TextFixer {
     var nameStart = ampersand + 1
     if nameStart < text.count && text[nameStart] == "#" { nameStart += 1 }
     var end = nameStart
-    while end < text.count && end - nameStart <= maxEntityNameLength && isASCIIAlphanumeric(text[end]) {
+    while end < text.count && end - nameStart <= maxEntityNameLength
+      && isASCIIAlphanumeric(text[end])
+    {
       end += 1
     }
     let length = end - nameStart
@@ -162,7 +164,7 @@ enum TextFixer {
 
   /// The four per-character translations, composed in ftfy's order, then line breaks (where
   /// "\r\n" is one break). No translation produces "\r" or "\n", so composing them is exact.
-  static func mapCharacters(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+  private static func mapCharacters(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
     var output: [Unicode.Scalar] = []
     output.reserveCapacity(text.count)
     var index = 0
@@ -208,7 +210,7 @@ enum TextFixer {
   // MARK: remove_terminal_escapes, remove_control_chars
 
   /// ftfy's `ANSI_RE`, `\033\[((?:\d|;)*)([a-zA-Z])`, removed wherever it matches.
-  static func removeTerminalEscapes(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+  private static func removeTerminalEscapes(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
     let escape: Unicode.Scalar = "\u{1B}"
     guard text.contains(escape) else { return text }
     var output: [Unicode.Scalar] = []
@@ -241,7 +243,7 @@ enum TextFixer {
 
   /// Unicode NFC, as `unicodedata.normalize("NFC", ...)` (data versions aside: Python 3.11's
   /// unicodedata is Unicode 14, the Swift 6.3 standard library's is Unicode 16).
-  static func canonicalComposition(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+  private static func canonicalComposition(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
     guard text.contains(where: { $0.value >= firstComposingScalar }) else { return text }
     var string = ""
     string.unicodeScalars.append(contentsOf: text)
@@ -262,7 +264,8 @@ enum TextFixer {
   }()
   private static let numericReferenceReplacements = parseMap(
     TextFixerTables.numericReferenceReplacements)
-  private static let numericReferencesDropped = parseRanges(TextFixerTables.numericReferencesDropped)
+  private static let numericReferencesDropped = parseRanges(
+    TextFixerTables.numericReferencesDropped)
   private static let controlCharacters = parseRanges(TextFixerTables.controlCharacters)
 
   private static func scalar(_ hex: Substring) -> Unicode.Scalar {

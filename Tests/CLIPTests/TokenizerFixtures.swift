@@ -66,9 +66,15 @@ enum TokenizerFixtures {
       }
     }
 
+    /// Inputs of the throughput measurement, shared with `gen_tokenizer.py bench`.
     struct Bench: Decodable {
+      /// Long English text, tokenized `repeats` times over in one call.
       var text: String
       var repeats: Int
+      /// Timed runs; the best counts.
+      var runs: Int
+      /// Short texts, tokenized one by one to CLIP's context.
+      var captions: [String]
     }
 
     var contextLengths: [Int]

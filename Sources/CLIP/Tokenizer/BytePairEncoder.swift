@@ -32,6 +32,8 @@ final class BytePairEncoder: Sendable {
     vocabulary: [String: Int], merges mergeList: [(String, String)], unknownID: Int,
     wholeWords: [String: Int]
   ) {
+    // Keyed by String, whose equality is canonical equivalence; for symbols over the byte
+    // alphabet (no combining marks) that is plain scalar equality, as in Python.
     var symbols: [String: Int32] = [:]
     var vocabularyIDs: [Int] = []
     func intern(_ token: String) -> Int32 {

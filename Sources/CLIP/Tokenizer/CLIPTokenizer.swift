@@ -28,10 +28,11 @@ import Foundation
 ///   in scripts that gained canonical compositions after 14.0 is composed here and not there.
 ///   Lower-casing matches Python on every scalar.
 ///
-/// Only `vocab.json` and `merges.txt` are read. A `tokenizer_config.json` as `save_pretrained`
-/// writes it for CLIP changes nothing in the reference (its `do_lower_case` and
-/// `model_max_length` are not used by the slow tokenizer's encoding); extra added tokens or
-/// special tokens that strip whitespace, which no CLIP checkpoint declares, are not supported.
+/// Only `vocab.json` and `merges.txt` are read. A `tokenizer_config.json` as CLIP checkpoints
+/// ship it changes no id in the reference: the slow tokenizer ignores its `do_lower_case`, and
+/// its `model_max_length` only defaults the truncation length, which is explicit here. Extra
+/// added tokens, or special tokens that strip whitespace, which no CLIP checkpoint declares, are
+/// not supported.
 ///
 /// Thread-safe: one tokenizer can serve concurrent callers, which share its word cache.
 public final class CLIPTokenizer: Sendable {

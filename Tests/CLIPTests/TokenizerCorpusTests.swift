@@ -16,10 +16,9 @@ import Testing
     #expect(corpus.cases.count >= 250)
     let categories = Set(corpus.cases.map(\.category))
     for category in [
-      "empty", "punctuation", "digits", "contractions", "accents", "cjk", "scripts", "emoji",
-      "html",
-      "html_with_lt", "whitespace", "special_tokens", "mixed_case", "long_words", "control",
-      "fullwidth", "ligatures", "long_paragraphs", "random",
+      "empty", "punctuation", "digits", "contractions", "accents", "newer_unicode", "cjk",
+      "scripts", "emoji", "html", "html_with_lt", "whitespace", "special_tokens", "mixed_case",
+      "long_words", "control", "fullwidth", "ligatures", "long_paragraphs", "random",
     ] {
       #expect(categories.contains(category), "no \(category) strings in the corpus")
     }

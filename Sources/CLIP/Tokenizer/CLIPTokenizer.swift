@@ -21,12 +21,12 @@ import Foundation
 ///   here; so do the rare legitimate lines the heuristic also flags ("Â bientôt" becomes
 ///   "\u{A0}bientôt" and "×² area" becomes "ײ area" there). Lines that are pure ASCII, or whose
 ///   non-ASCII characters form none of the heuristic's patterns, are never affected.
-/// - Unicode data: NFC and the letter and number classes use the Swift 6.3 standard library's
-///   Unicode 16.0; the reference uses Python 3.11's Unicode 14.0 (NFC, lower-casing) and
-///   `regex` 2026.11.19's newer Unicode (classes). Scalars unassigned in 16.0 that `regex` knows
-///   (12,823, mostly new ideographs) are punctuation-like here and letters or numbers there; text
-///   in scripts that gained canonical compositions after 14.0 is composed here and not there.
-///   Lower-casing matches Python on every scalar.
+/// - Unicode versions: the letter and number classes come from the Swift 6.3 standard library
+///   (Unicode 16.0), the reference's from `regex` 2026.11.19, which knows newer Unicode. The
+///   12,823 scalars unassigned in 16.0 that `regex` knows (mostly new ideographs, such as
+///   U+3D000...U+3FC3F) are letters or numbers there and punctuation-like here. NFC and
+///   lower-casing follow Python 3.11's Unicode 14.0 exactly: scalars assigned after 14.0 are
+///   left as Python leaves them (lower-casing is tested on every scalar).
 ///
 /// Only `vocab.json` and `merges.txt` are read. A `tokenizer_config.json` as CLIP checkpoints
 /// ship it changes no id in the reference: the slow tokenizer ignores its `do_lower_case`, and

@@ -241,10 +241,29 @@ enum TextFixer {
   /// No scalar below this one changes under NFC or composes with a preceding one.
   private static let firstComposingScalar: UInt32 = 0x300
 
-  /// Unicode NFC, as `unicodedata.normalize("NFC", ...)` (data versions aside: Python 3.11's
-  /// unicodedata is Unicode 14, the Swift 6.3 standard library's is Unicode 16).
+  /// `unicodedata.normalize("NFC", text)` with Python 3.11's Unicode 14.0 data.
+  ///
+  /// The standard library knows Unicode 16.0. To Python, a scalar assigned after 14.0 is a
+  /// starter that composes with nothing, so nothing reorders or composes across it: normalizing
+  /// the runs between such scalars on their own gives Python's result (normalization data of
+  /// already assigned scalars never changes).
   private static func canonicalComposition(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
     guard text.contains(where: { $0.value >= firstComposingScalar }) else { return text }
+    var output: [Unicode.Scalar] = []
+    output.reserveCapacity(text.count)
+    var runStart = 0
+    for (index, scalar) in text.enumerated()
+    where scalar.value >= firstComposingScalar && !PythonUnicode.isKnownToPython(scalar) {
+      output += standardLibraryNFC(text[runStart..<index])
+      output.append(scalar)
+      runStart = index + 1
+    }
+    output += standardLibraryNFC(text[runStart...])
+    return output
+  }
+
+  private static func standardLibraryNFC(_ text: ArraySlice<Unicode.Scalar>) -> [Unicode.Scalar] {
+    guard text.contains(where: { $0.value >= firstComposingScalar }) else { return Array(text) }
     var string = ""
     string.unicodeScalars.append(contentsOf: text)
     // The standard library's own NFC (the one String comparison uses): public, and several

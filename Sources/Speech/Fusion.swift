@@ -1,0 +1,271 @@
+// FastLongSpeech iterative fusion (arXiv 2507.14815, Eqs. 4-6), following
+// `merge_audios_reforward_onlysimilar_iterate_inte_blank_logit_longSpeech` in ictnlp/FastLongSpeech
+// `models/qwen2audio_withCTC.py`, with the choices of /work/shared/specs/fastlongspeech.md section 6.
+import Core
+import Foundation
+
+/// How fusion steps from `T0` frames down to the target `L`.
+public enum FusionSchedule: String, Sendable, CaseIterable {
+  /// Halve (rounding down) while more than `2L` frames remain, then go straight to `L` (Eq. 5):
+  /// 15000 → 7500 → 3750 → 1875 → 937 → 750 for `L = 750`. The default, and the long-audio path.
+  case halving
+  /// Step down the fixed ladder of the short-audio and training code, `[400, 200, 100, 50, 25, 12]`:
+  /// start at the first entry below `T0` and stop at `L`, which must be on the ladder
+  /// (750 → 400 → 200 → 100 for `L = 100`). Meant for single-window input.
+  case ladder
+
+  /// The ladder's lengths, longest first.
+  public static let ladderLengths = [400, 200, 100, 50, 25, 12]
+
+  /// The lengths after each pass, from `t0` frames to `target` (empty when `t0 <= target`).
+  ///
+  /// Throws ``SpeechError/invalidTargetLength(_:)`` for `target < 1` and, for the ladder,
+  /// ``SpeechError/targetNotOnLadder(target:ladder:)``.
+  public func lengths(from t0: Int, to target: Int) throws -> [Int] {
+    guard target >= 1 else { throw SpeechError.invalidTargetLength(target) }
+    switch self {
+    case .halving:
+      var lengths: [Int] = []
+      var t = t0
+      while t > target {
+        t = t > 2 * target ? t / 2 : target
+        lengths.append(t)
+      }
+      return lengths
+    case .ladder:
+      guard Self.ladderLengths.contains(target) else {
+        throw SpeechError.targetNotOnLadder(target: target, ladder: Self.ladderLengths)
+      }
+      return Self.ladderLengths.filter { $0 < t0 && $0 >= target }
+    }
+  }
+}
+
+/// The input frames one output frame covers: `first...last`, indices into the unfused sequence.
+public struct FrameSpan: Sendable, Equatable, Hashable {
+  public var first: Int
+  public var last: Int
+  public init(first: Int, last: Int) {
+    self.first = first
+    self.last = last
+  }
+
+  /// Start of the first frame and end of the last, in seconds, at `framesPerSecond` frames per
+  /// second from the start of the audio.
+  public func seconds(framesPerSecond: Int) -> (start: Double, end: Double) {
+    (Double(first) / Double(framesPerSecond), Double(last + 1) / Double(framesPerSecond))
+  }
+}
+
+/// The outcome of ``fuse(_:targetLength:schedule:density:)``.
+public struct FusionResult: Sendable {
+  /// `[min(T0, L), D]`: the fused frames, in time order.
+  public var frames: Tensor
+  /// For each output frame, the input frames it merges; contiguous and covering `0..<T0`.
+  public var spans: [FrameSpan]
+  /// Frame count after each pass (empty when no fusion was needed).
+  public var passLengths: [Int]
+}
+
+/// Merges `frames` down to `targetLength` frames by FastLongSpeech's iterative fusion.
+///
+/// Each pass scores adjacent pairs by cosine similarity, merges the `T - next` most similar pairs
+/// at once (touching pairs chain into one span), and replaces each span by its density-weighted
+/// mean `Σ d x / (Σ d + 1e-7)`. The density is recomputed on the merged frames every pass.
+/// - Ties in similarity go to the lower index, so results are deterministic.
+/// - A pair with a zero-norm frame has similarity +infinity and merges first (spec 6.5), so no NaN
+///   ever reaches the ranking.
+/// - When `T0 <= targetLength` the input comes back unchanged and `density` is not called.
+///
+/// - `frames`: `[T0, D]`, finite. Returns `[min(T0, targetLength), D]` with spans and pass lengths.
+/// - Throws ``SpeechError`` for `targetLength < 1`, a target off the ladder, frames that are not
+///   `[T, D]` or not finite, or densities outside `[0, 1]`.
+public func fuse(
+  _ frames: Tensor, targetLength: Int, schedule: FusionSchedule = .halving,
+  density: any ContentDensity = UniformDensity()
+) throws -> FusionResult {
+  guard frames.rank == 2 else {
+    throw SpeechError.invalidFrames(reason: "expected a [T, D] array, got shape \(frames.shape)")
+  }
+  let t0 = frames.shape[0]
+  let lengths = try schedule.lengths(from: t0, to: targetLength)
+  var x = frames
+  var spans = (0..<t0).map { FrameSpan(first: $0, last: $0) }
+  for next in lengths {
+    let weights = try density.density(of: x)
+    let pass = try fusionPass(x, density: weights, nextLength: next)
+    spans = pass.starts.indices.map { k in
+      let end = k + 1 < pass.starts.count ? pass.starts[k + 1] : spans.count
+      return FrameSpan(first: spans[pass.starts[k]].first, last: spans[end - 1].last)
+    }
+    x = pass.frames
+  }
+  return FusionResult(frames: x, spans: spans, passLengths: lengths)
+}
+
+/// One fusion pass, exposed for tests of its invariants.
+package struct FusionPass: Sendable {
+  /// `[nextLength, D]`.
+  package var frames: Tensor
+  /// Index of the first input frame of each group, increasing, starting at 0.
+  package var starts: [Int]
+}
+
+/// The weighted-mean term that keeps every group's denominator positive.
+let fusionEpsilon: Float = 1e-7
+
+/// Merges `x` `[T, D]` into `nextLength` groups (`1 <= nextLength < T`) weighted by `density`.
+package func fusionPass(_ x: Tensor, density: [Float], nextLength: Int) throws -> FusionPass {
+  let (t, d) = (x.shape[0], x.shape[1])
+  precondition(nextLength >= 1 && nextLength < t, "a pass goes from \(t) to \(nextLength) frames")
+  guard density.count == t else {
+    throw SpeechError.invalidDensity(reason: "\(density.count) values for \(t) frames")
+  }
+  if let bad = density.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+    throw SpeechError.invalidDensity(reason: "frame \(bad) has density \(density[bad])")
+  }
+  let similarity = try adjacentCosines(x)
+  // Rank pairs by (similarity descending, index ascending) with one integer sort: the high 32
+  // bits order the Float similarity (flipped so larger sorts first), the low 32 hold the index.
+  var keys = similarity.enumerated().map { j, s -> UInt64 in
+    let bits = s.bitPattern
+    let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+    return UInt64(~ordered) << 32 | UInt64(j)
+  }
+  keys.sort()
+  var joinsLeft = [Bool](repeating: false, count: t)
+  for key in keys.prefix(t - nextLength) { joinsLeft[Int(key & 0xFFFF_FFFF) + 1] = true }
+  let starts = (0..<t).filter { !joinsLeft[$0] }
+  assert(starts.count == nextLength)
+
+  let merged = x.scalars.withUnsafeBufferPointer { px in
+    let px = SendableConstPointer(px.baseAddress!)
+    return starts.withUnsafeBufferPointer { starts in
+      density.withUnsafeBufferPointer { weights in
+        Tensor(uninitializedShape: [nextLength, d]) { out in
+          let out = SendablePointer(out.baseAddress!)
+          let (starts, weights) = (UnsafeSendable(starts), UnsafeSendable(weights))
+          parallelRanges(count: nextLength, minimumPerWorker: 256) { groups in
+            for k in groups {
+              let first = starts.value[k]
+              let end = k + 1 < nextLength ? starts.value[k + 1] : t
+              let row = out.pointer + k * d
+              row.initialize(repeating: 0, count: d)
+              var total: Float = 0
+              for i in first..<end {
+                let w = weights.value[i]
+                let src = px.pointer + i * d
+                for c in 0..<d { row[c] += w * src[c] }
+                total += w
+              }
+              let denominator = total + fusionEpsilon
+              for c in 0..<d { row[c] /= denominator }
+            }
+          }
+        }
+      }
+    }
+  }
+  return FusionPass(frames: merged, starts: starts)
+}
+
+/// `s[j] = cos(x[j], x[j+1])` for `j` in `0..<T-1`, in Float; `+infinity` when either frame is
+/// the zero vector. Throws for non-finite frames.
+func adjacentCosines(_ x: Tensor) throws -> [Float] {
+  let (t, d) = (x.shape[0], x.shape[1])
+  var squares = [Double](repeating: 0, count: t)
+  var dots = [Double](repeating: 0, count: max(t - 1, 0))
+  x.scalars.withUnsafeBufferPointer { px in
+    let px = SendableConstPointer(px.baseAddress!)
+    squares.withUnsafeMutableBufferPointer { sq in
+      dots.withUnsafeMutableBufferPointer { dt in
+        let (sq, dt) = (UnsafeSendable(sq), UnsafeSendable(dt))
+        parallelRanges(count: t, minimumPerWorker: 1024) { frames in
+          for j in frames {
+            let a = px.pointer + j * d
+            sq.value[j] = Double(sumOfProducts(a, a, d))
+            if j + 1 < t { dt.value[j] = Double(sumOfProducts(a, a + d, d)) }
+          }
+        }
+      }
+    }
+  }
+  if let bad = squares.firstIndex(where: { !$0.isFinite }) {
+    // Float sums overflow only for entries beyond ~1e18; redo those in Double before judging.
+    try x.withRow(bad) { row in
+      guard row.allSatisfy(\.isFinite) else {
+        throw SpeechError.invalidFrames(reason: "frame \(bad) has a non-finite value")
+      }
+    }
+    return exactAdjacentCosines(x)
+  }
+  var similarity = [Float](repeating: 0, count: max(t - 1, 0))
+  for j in 0..<(t - 1) {
+    if squares[j] == 0 || squares[j + 1] == 0 {
+      similarity[j] = .infinity
+    } else {
+      similarity[j] = Float(dots[j] / (squares[j].squareRoot() * squares[j + 1].squareRoot()))
+    }
+  }
+  if similarity.contains(where: \.isNaN) { return exactAdjacentCosines(x) }
+  return similarity
+}
+
+/// ``adjacentCosines(_:)`` summed in Double, for frames whose Float sums overflow.
+private func exactAdjacentCosines(_ x: Tensor) -> [Float] {
+  let (t, d) = (x.shape[0], x.shape[1])
+  let s = x.scalars
+  func dot(_ i: Int, _ j: Int) -> Double {
+    var sum = 0.0
+    for c in 0..<d { sum += Double(s[i * d + c]) * Double(s[j * d + c]) }
+    return sum
+  }
+  return (0..<max(t - 1, 0)).map { j in
+    let (a, b) = (dot(j, j), dot(j + 1, j + 1))
+    if a == 0 || b == 0 { return .infinity }
+    return Float(dot(j, j + 1) / (a.squareRoot() * b.squareRoot()))
+  }
+}
+
+/// `Σ a[i] b[i]` over `count` Floats, with 16 partial sums so the loop vectorises.
+@inline(__always) func sumOfProducts(
+  _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int
+) -> Float {
+  typealias V = SIMD16<Float>
+  let lanes = V.scalarCount
+  var acc = V.zero
+  var i = 0
+  let rawA = UnsafeRawPointer(a)
+  let rawB = UnsafeRawPointer(b)
+  while i + lanes <= count {
+    let va = rawA.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+    let vb = rawB.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+    acc += va * vb
+    i += lanes
+  }
+  var sum = acc.sum()
+  while i < count {
+    sum += a[i] * b[i]
+    i += 1
+  }
+  return sum
+}
+
+/// Splits `0..<count` into contiguous ranges, one per worker thread (at most `Threads.count`,
+/// and no range shorter than `minimumPerWorker` unless there is only one).
+func parallelRanges(count: Int, minimumPerWorker: Int, _ body: @Sendable (Range<Int>) -> Void) {
+  let workers = max(1, min(Threads.count, count / max(minimumPerWorker, 1)))
+  if workers == 1 {
+    body(0..<count)
+    return
+  }
+  DispatchQueue.concurrentPerform(iterations: workers) { w in
+    body((w * count / workers)..<((w + 1) * count / workers))
+  }
+}
+
+/// A buffer shared read-only, or written at disjoint indices, by parallel workers.
+struct UnsafeSendable<Buffer>: @unchecked Sendable {
+  let value: Buffer
+  init(_ value: Buffer) { self.value = value }
+}

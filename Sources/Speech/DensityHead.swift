@@ -53,9 +53,8 @@ public final class CTCDensityHead: ContentDensity {
   static let headPrefix = "ctc_decoder"
 
   /// Reads and folds the head at `path` (a `.safetensors` file, an index, or a directory).
-  public init(path: String) throws {
+  public convenience init(path: String) throws {
     let checkpoint = try Checkpoint(path: path)
-    self.path = checkpoint.path
     func mismatch(_ reason: String) -> SpeechError { .headMismatch(path: checkpoint.path, reason: reason) }
     let head = WeightReader(checkpoint, prefix: Self.headPrefix)
     let norm = WeightReader(checkpoint, prefix: Self.normPrefix)
@@ -76,17 +75,34 @@ public final class CTCDensityHead: ContentDensity {
     guard linearShape[0] >= 2 else {
       throw mismatch("linear has \(linearShape[0]) classes; a CTC head needs a blank and at least one token")
     }
-    self.width = width
-    classes = linearShape[0]
-    normWeight = try norm("weight", shape: [width])
-    normBias = try norm("bias", shape: [width])
-    let projector = try head("projector.weight", shape: [hidden, width])
-    let projectorBias = try head("projector.bias", shape: [hidden])
-    let linear = try head("linear.weight", shape: [classes, hidden])
+    let layerNorm = (try norm("weight", shape: [width]), try norm("bias", shape: [width]))
+    let projector = (
+      try head("projector.weight", shape: [hidden, width]), try head("projector.bias", shape: [hidden])
+    )
+    let linear = try head("linear.weight", shape: [linearShape[0], hidden])
+    self.init(path: checkpoint.path, layerNorm: layerNorm, projector: projector, linear: linear)
     try head.verifyAllUsed()
     try norm.verifyAllUsed()
-    foldedWeight = matmul(linear, projector)
-    foldedBias = matmul(linear, projectorBias.reshaped([hidden, 1])).reshaped([classes])
+  }
+
+  /// A head from tensors whose shapes fit (`[D]`, `[D]`, `[H, D]`, `[H]`, `[V, H]`), for callers
+  /// that build one in memory (benchmarks); `path` names it in errors.
+  package init(
+    path: String, layerNorm: (weight: Tensor, bias: Tensor),
+    projector: (weight: Tensor, bias: Tensor), linear: Tensor
+  ) {
+    let (hidden, width) = (projector.weight.shape[0], projector.weight.shape[1])
+    precondition(
+      layerNorm.weight.shape == [width] && layerNorm.bias.shape == [width]
+        && projector.bias.shape == [hidden] && linear.rank == 2 && linear.shape[1] == hidden
+        && linear.shape[0] >= 2, "CTC head tensors do not fit each other")
+    self.path = path
+    self.width = width
+    classes = linear.shape[0]
+    normWeight = layerNorm.weight
+    normBias = layerNorm.bias
+    foldedWeight = matmul(linear, projector.weight)
+    foldedBias = matmul(linear, projector.bias.reshaped([hidden, 1])).reshaped([classes])
   }
 
   /// Throws ``SpeechError/headMismatch(path:reason:)`` unless the head takes frames of `width`.

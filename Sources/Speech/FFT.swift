@@ -6,14 +6,14 @@ import Foundation
 /// untangled afterwards. The complex DFT is a mixed-radix Stockham FFT (radices 4, 2, 5 and a
 /// generic prime fallback; 400 = 2 * 200 with 200 = 4 * 2 * 5 * 5). Each SIMD lane holds a
 /// different frame, so every butterfly runs on `Lanes.scalarCount` frames at once without shuffles.
-struct RealPowerSpectrum: Sendable {
-  typealias Lanes = SIMD8<Float>
-  static var laneCount: Int { Lanes.scalarCount }
+package struct RealPowerSpectrum: Sendable {
+  package typealias Lanes = SIMD8<Float>
+  package static var laneCount: Int { Lanes.scalarCount }
 
   /// Real input length.
-  let length: Int
+  package let length: Int
   /// One-sided output bins, `length / 2 + 1`.
-  var bins: Int { length / 2 + 1 }
+  package var bins: Int { length / 2 + 1 }
   private let half: Int
   private let stages: [Stage]
   /// `exp(-2πi k / length)` for `k` in `0...half`, for the real-from-complex untangling.
@@ -33,7 +33,7 @@ struct RealPowerSpectrum: Sendable {
     let rootSin: [Float]
   }
 
-  init(length: Int) {
+  package init(length: Int) {
     precondition(length >= 2 && length % 2 == 0, "real FFT length must be even, got \(length)")
     self.length = length
     half = length / 2
@@ -83,13 +83,13 @@ struct RealPowerSpectrum: Sendable {
   }
 
   /// Scratch space for one call of ``compute(_:into:rowStride:work:)``.
-  struct Work {
+  package struct Work {
     var re: [Lanes]
     var im: [Lanes]
     var re2: [Lanes]
     var im2: [Lanes]
     var generic: [Lanes]
-    init(_ transform: RealPowerSpectrum) {
+    package init(_ transform: RealPowerSpectrum) {
       re = [Lanes](repeating: .zero, count: transform.half)
       im = re
       re2 = re
@@ -101,10 +101,9 @@ struct RealPowerSpectrum: Sendable {
   /// Power spectra of `laneCount` frames.
   ///
   /// - `frames[i]` holds sample `i` of every frame, one frame per lane (`length` entries).
-  /// - Writes bin `k` of lane `l` to `output[l * rowStride + k]` for `k` in `0..<bins`.
-  func compute(
-    _ frames: UnsafePointer<Lanes>, into output: UnsafeMutablePointer<Float>, rowStride: Int,
-    work: inout Work
+  /// - Writes bin `k` of every frame to `power[k]`, lane by lane, for `k` in `0..<bins`.
+  package func compute(
+    _ frames: UnsafePointer<Lanes>, into power: UnsafeMutablePointer<Lanes>, work: inout Work
   ) {
     work.re.withUnsafeMutableBufferPointer { re in
       work.im.withUnsafeMutableBufferPointer { im in
@@ -121,7 +120,7 @@ struct RealPowerSpectrum: Sendable {
                 swap(&xr, &yr)
                 swap(&xi, &yi)
               }
-              untangle(xr, xi, output, rowStride)
+              untangle(xr, xi, power)
             }
           }
         }
@@ -132,7 +131,7 @@ struct RealPowerSpectrum: Sendable {
   /// `X[k] = E[k] + W^k O[k]` with `E = (Z[k] + conj Z[h-k]) / 2`, `O = (Z[k] - conj Z[h-k]) / 2i`.
   private func untangle(
     _ zr: UnsafeMutablePointer<Lanes>, _ zi: UnsafeMutablePointer<Lanes>,
-    _ output: UnsafeMutablePointer<Float>, _ rowStride: Int
+    _ power: UnsafeMutablePointer<Lanes>
   ) {
     for k in 0...half {
       let (ar, ai) = (zr[k % half], zi[k % half])
@@ -146,8 +145,7 @@ struct RealPowerSpectrum: Sendable {
       let (c, s) = (untangleCos[k], untangleSin[k])
       let xr = er + c * or - s * oi
       let xi = ei + c * oi + s * or
-      let power = xr * xr + xi * xi
-      for lane in 0..<Self.laneCount { output[lane * rowStride + k] = power[lane] }
+      power[k] = xr * xr + xi * xi
     }
   }
 

@@ -87,22 +87,43 @@ public func fuse(
   guard frames.rank == 2 else {
     throw SpeechError.invalidFrames(reason: "expected a [T, D] array, got shape \(frames.shape)")
   }
-  let t0 = frames.shape[0]
+  let (t0, d) = (frames.shape[0], frames.shape[1])
   let lengths = try schedule.lengths(from: t0, to: targetLength)
-  var x = frames
-  var spans = (0..<t0).map { FrameSpan(first: $0, last: $0) }
-  for next in lengths {
-    let weights = try density.density(of: x)
-    let pass = try fusionPass(x, density: weights, nextLength: next)
-    spans = pass.starts.indices.map { k in
-      let end = k + 1 < pass.starts.count ? pass.starts[k + 1] : spans.count
-      return FrameSpan(first: spans[pass.starts[k]].first, last: spans[end - 1].last)
-    }
-    x = pass.frames
+  guard let firstLength = lengths.first else {
+    return FusionResult(
+      frames: frames, spans: (0..<t0).map { FrameSpan(first: $0, last: $0) }, passLengths: [])
   }
-  return FusionResult(frames: x, spans: spans, passLengths: lengths)
+  // The first pass writes a new buffer (the caller's frames stay untouched); later passes merge
+  // in place inside it and shrink it, so one allocation serves the whole run.
+  var merged = [Float](unsafeUninitializedCapacity: firstLength * d) { _, count in count = firstLength * d }
+  var current = frames
+  var spans = (0..<t0).map { FrameSpan(first: $0, last: $0) }
+  for (pass, next) in lengths.enumerated() {
+    let t = current.shape[0]
+    let weights = try density.density(of: current)
+    let starts = try groupStarts(current, density: weights, nextLength: next)
+    spans = starts.indices.map { k in
+      let end = k + 1 < starts.count ? starts[k + 1] : t
+      return FrameSpan(first: spans[starts[k]].first, last: spans[end - 1].last)
+    }
+    if pass == 0 {
+      current.scalars.withUnsafeBufferPointer { source in
+        merged.withUnsafeMutableBufferPointer { target in
+          mergeGroups(source.baseAddress!, into: target.baseAddress!, starts: starts, weights: weights, count: t, width: d)
+        }
+      }
+    } else {
+      // Drop our reference first, so `merged` is uniquely owned and is written in place.
+      current = Tensor(shape: [0, d], scalars: [])
+      merged.withUnsafeMutableBufferPointer { buffer in
+        mergeGroupsInPlace(buffer.baseAddress!, starts: starts, weights: weights, count: t, width: d)
+      }
+      merged.removeLast((t - next) * d)
+    }
+    current = Tensor(shape: [next, d], scalars: merged)
+  }
+  return FusionResult(frames: current, spans: spans, passLengths: lengths)
 }
-
 /// One fusion pass, exposed for tests of its invariants.
 package struct FusionPass: Sendable {
   /// `[nextLength, D]`.
@@ -116,7 +137,22 @@ let fusionEpsilon: Float = 1e-7
 
 /// Merges `x` `[T, D]` into `nextLength` groups (`1 <= nextLength < T`) weighted by `density`.
 package func fusionPass(_ x: Tensor, density: [Float], nextLength: Int) throws -> FusionPass {
+  let starts = try groupStarts(x, density: density, nextLength: nextLength)
   let (t, d) = (x.shape[0], x.shape[1])
+  let merged = x.scalars.withUnsafeBufferPointer { source in
+    Tensor(uninitializedShape: [nextLength, d]) { target in
+      mergeGroups(
+        source.baseAddress!, into: target.baseAddress!, starts: starts, weights: density, count: t,
+        width: d)
+    }
+  }
+  return FusionPass(frames: merged, starts: starts)
+}
+
+/// The first frame of each of `nextLength` groups: the `T - nextLength` most similar adjacent
+/// pairs (ties to the lower index) join. Checks the densities on the way.
+func groupStarts(_ x: Tensor, density: [Float], nextLength: Int) throws -> [Int] {
+  let t = x.shape[0]
   precondition(nextLength >= 1 && nextLength < t, "a pass goes from \(t) to \(nextLength) frames")
   guard density.count == t else {
     throw SpeechError.invalidDensity(reason: "\(density.count) values for \(t) frames")
@@ -137,36 +173,63 @@ package func fusionPass(_ x: Tensor, density: [Float], nextLength: Int) throws -
   for key in keys.prefix(t - nextLength) { joinsLeft[Int(key & 0xFFFF_FFFF) + 1] = true }
   let starts = (0..<t).filter { !joinsLeft[$0] }
   assert(starts.count == nextLength)
+  return starts
+}
 
-  let merged = x.scalars.withUnsafeBufferPointer { px in
-    let px = SendableConstPointer(px.baseAddress!)
-    return starts.withUnsafeBufferPointer { starts in
-      density.withUnsafeBufferPointer { weights in
-        Tensor(uninitializedShape: [nextLength, d]) { out in
-          let out = SendablePointer(out.baseAddress!)
-          let (starts, weights) = (UnsafeSendable(starts), UnsafeSendable(weights))
-          parallelRanges(count: nextLength, minimumPerWorker: 256) { groups in
-            for k in groups {
-              let first = starts.value[k]
-              let end = k + 1 < nextLength ? starts.value[k + 1] : t
-              let row = out.pointer + k * d
-              row.initialize(repeating: 0, count: d)
-              var total: Float = 0
-              for i in first..<end {
-                let w = weights.value[i]
-                let src = px.pointer + i * d
-                for c in 0..<d { row[c] += w * src[c] }
-                total += w
-              }
-              let denominator = total + fusionEpsilon
-              for c in 0..<d { row[c] /= denominator }
-            }
-          }
+/// Row `k` of `target` = `Σ w_i x_i / (Σ w_i + 1e-7)` over group `k`'s rows of `source`
+/// (`[count, width]`), summed in time order like the reference's `index_add_`. Groups are split
+/// among threads.
+func mergeGroups(
+  _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, starts: [Int],
+  weights: [Float], count: Int, width: Int
+) {
+  let (source, target) = (SendableConstPointer(source), SendablePointer(target))
+  starts.withUnsafeBufferPointer { starts in
+    weights.withUnsafeBufferPointer { weights in
+      let (starts, weights) = (UnsafeSendable(starts), UnsafeSendable(weights))
+      parallelRanges(count: starts.value.count, minimumPerWorker: 256) { groups in
+        for k in groups {
+          let end = k + 1 < starts.value.count ? starts.value[k + 1] : count
+          mergeGroup(
+            source.pointer, rows: starts.value[k]..<end, weights: weights.value, width: width,
+            into: target.pointer + k * width)
         }
       }
     }
   }
-  return FusionPass(frames: merged, starts: starts)
+}
+
+/// ``mergeGroups(_:into:starts:weights:count:width:)`` with `target == source`, on one thread:
+/// group `k` lands on row `k <= starts[k]`, and no later group reads a row before its own start.
+func mergeGroupsInPlace(
+  _ buffer: UnsafeMutablePointer<Float>, starts: [Int], weights: [Float], count: Int, width: Int
+) {
+  weights.withUnsafeBufferPointer { weights in
+    for k in starts.indices {
+      let end = k + 1 < starts.count ? starts[k + 1] : count
+      mergeGroup(buffer, rows: starts[k]..<end, weights: weights, width: width, into: buffer + k * width)
+    }
+  }
+}
+
+/// `out = Σ_{i in rows} w_i x_i / (Σ w_i + 1e-7)`; `out` may be the first row of `rows` or any
+/// row before it.
+@inline(__always) private func mergeGroup(
+  _ x: UnsafePointer<Float>, rows: Range<Int>, weights: UnsafeBufferPointer<Float>, width: Int,
+  into out: UnsafeMutablePointer<Float>
+) {
+  let first = rows.lowerBound
+  var total = weights[first]
+  let x0 = x + first * width
+  for c in 0..<width { out[c] = total * x0[c] }
+  for i in rows.dropFirst() {
+    let w = weights[i]
+    let src = x + i * width
+    for c in 0..<width { out[c] += w * src[c] }
+    total += w
+  }
+  let denominator = total + fusionEpsilon
+  for c in 0..<width { out[c] /= denominator }
 }
 
 /// `s[j] = cos(x[j], x[j+1])` for `j` in `0..<T-1`, in Float; `+infinity` when either frame is

@@ -15,10 +15,15 @@ import Foundation
 public struct LogMelSpectrogram: Sendable {
   /// Number of mel bins (rows of the output).
   public let melBins: Int
-  /// `[melBins, frequencyBins]` triangular filters, row-major.
-  let filters: [Float]
+  /// The triangular filters, sparse: filter `j` weighs bins `filterStart[j]..<filterStart[j] +
+  /// filterCount[j]` by `filterWeights[filterOffset[j]...]`. Each FFT bin feeds at most two
+  /// filters, so this is ~100 times less work than the dense `[melBins, 201]` product.
+  private let filterStart: [Int]
+  private let filterCount: [Int]
+  private let filterOffset: [Int]
+  private let filterWeights: [Float]
   /// Periodic Hann window of `fftSize` points.
-  let window: [Float]
+  private let window: [Float]
   private let transform: RealPowerSpectrum
 
   /// Floor applied to mel energies before the logarithm.
@@ -32,7 +37,20 @@ public struct LogMelSpectrogram: Sendable {
   public init(melBins: Int) {
     precondition(melBins > 0, "melBins must be positive")
     self.melBins = melBins
-    filters = slaneyMelFilters(melBins: melBins)
+    let dense = slaneyMelFilters(melBins: melBins)
+    let bins = AudioFrontEnd.frequencyBins
+    var (start, count, offset, weights) = ([Int](), [Int](), [Int](), [Float]())
+    for j in 0..<melBins {
+      let row = Array(dense[(j * bins)..<((j + 1) * bins)])
+      // An all-zero filter (too many bins for the spectrum) stays empty, as its row is in HF.
+      let first = row.firstIndex { $0 != 0 } ?? 0
+      let end = (row.lastIndex { $0 != 0 } ?? -1) + 1
+      start.append(first)
+      count.append(max(0, end - first))
+      offset.append(weights.count)
+      weights += row[first..<max(first, end)]
+    }
+    (filterStart, filterCount, filterOffset, filterWeights) = (start, count, offset, weights)
     window = (0..<AudioFrontEnd.fftSize).map {
       Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(AudioFrontEnd.fftSize)))
     }
@@ -48,62 +66,75 @@ public struct LogMelSpectrogram: Sendable {
     precondition(
       samples.count <= AudioFrontEnd.samplesPerWindow,
       "a window holds at most \(AudioFrontEnd.samplesPerWindow) samples, got \(samples.count)")
+    typealias Lanes = RealPowerSpectrum.Lanes
+    let lanes = RealPowerSpectrum.laneCount
     let frameCount = AudioFrontEnd.melFramesPerWindow
-    let bins = AudioFrontEnd.frequencyBins
+    let (fftSize, hop) = (AudioFrontEnd.fftSize, AudioFrontEnd.hopLength)
     let padded = reflectPadded(samples)
-    var power = [Float](repeating: 0, count: frameCount * bins)
-    power.withUnsafeMutableBufferPointer { out in
+    let groups = ceilDivision(frameCount, lanes)
+    let workers = max(1, min(Threads.count, groups))
+    var workerMaxima = [Float](repeating: -.infinity, count: workers)
+    var mel = Tensor(uninitializedShape: [melBins, frameCount]) { out in
       let out = SendablePointer(out.baseAddress!)
       padded.withUnsafeBufferPointer { signal in
         let signal = SendableConstPointer(signal.baseAddress!)
-        let lanes = RealPowerSpectrum.laneCount
-        let groups = ceilDivision(frameCount, lanes)
-        let workers = max(1, min(Threads.count, groups))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-          var work = RealPowerSpectrum.Work(transform)
-          var frames = [RealPowerSpectrum.Lanes](repeating: .zero, count: AudioFrontEnd.fftSize)
-          var spill = [Float](repeating: 0, count: lanes * bins)
-          for group in stride(from: worker, to: groups, by: workers) {
-            let first = group * lanes
-            for i in 0..<AudioFrontEnd.fftSize {
-              var v = RealPowerSpectrum.Lanes.zero
-              for lane in 0..<lanes {
-                let frame = min(first + lane, frameCount - 1)
-                v[lane] = signal.pointer[frame * AudioFrontEnd.hopLength + i]
+        workerMaxima.withUnsafeMutableBufferPointer { maxima in
+          let maxima = SendablePointer(maxima.baseAddress!)
+          DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var work = RealPowerSpectrum.Work(transform)
+            var frames = [Lanes](repeating: .zero, count: fftSize)
+            var power = [Lanes](repeating: .zero, count: transform.bins)
+            // Lanes past the last frame repeat it, so they never raise the maximum.
+            var maximum = Lanes(repeating: -.infinity)
+            window.withUnsafeBufferPointer { window in
+              filterWeights.withUnsafeBufferPointer { weights in
+                for group in stride(from: worker, to: groups, by: workers) {
+                  let first = group * lanes
+                  let used = min(lanes, frameCount - first)
+                  // frames[i][l] = window[i] * sample i of frame first + l (lanes past the end
+                  // repeat the last frame and are not stored).
+                  frames.withUnsafeMutableBytes { raw in
+                    let f = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                    for lane in 0..<lanes {
+                      let src = signal.pointer + (first + min(lane, used - 1)) * hop
+                      var dst = f + lane
+                      for i in 0..<fftSize {
+                        dst.pointee = src[i] * window[i]
+                        dst += lanes
+                      }
+                    }
+                  }
+                  power.withUnsafeMutableBufferPointer { power in
+                    transform.compute(frames, into: power.baseAddress!, work: &work)
+                    let floor = Lanes(repeating: Self.melFloor)
+                    for j in 0..<melBins {
+                      var energy = Lanes.zero
+                      let bins = power.baseAddress! + filterStart[j]
+                      let w = weights.baseAddress! + filterOffset[j]
+                      for k in 0..<filterCount[j] { energy += w[k] * bins[k] }
+                      let logged = fastLog10(pointwiseMax(energy, floor))
+                      maximum = pointwiseMax(maximum, logged)
+                      let row = out.pointer + j * frameCount + first
+                      if used == lanes {
+                        UnsafeMutableRawPointer(row).storeBytes(of: logged, as: Lanes.self)
+                      } else {
+                        for lane in 0..<used { row[lane] = logged[lane] }
+                      }
+                    }
+                  }
+                }
               }
-              frames[i] = v * window[i]
             }
-            if first + lanes <= frameCount {
-              transform.compute(frames, into: out.pointer + first * bins, rowStride: bins, work: &work)
-            } else {
-              spill.withUnsafeMutableBufferPointer { spill in
-                transform.compute(frames, into: spill.baseAddress!, rowStride: bins, work: &work)
-                (out.pointer + first * bins).update(
-                  from: spill.baseAddress!, count: (frameCount - first) * bins)
-              }
-            }
+            maxima.pointer[worker] = maximum.max()
           }
         }
       }
     }
-    return Tensor(uninitializedShape: [melBins, frameCount]) { mel in
-      filters.withUnsafeBufferPointer { f in
-        power.withUnsafeBufferPointer { p in
-          // mel[b, t] = Σ_k filters[b, k] power[t, k]
-          sgemm(
-            m: melBins, n: frameCount, k: bins, a: f.baseAddress!, lda: bins, b: p.baseAddress!,
-            ldb: bins, transposeB: true, c: mel.baseAddress!, ldc: frameCount)
-        }
-      }
-      var maximum = -Float.infinity
-      for i in 0..<mel.count {
-        let v = log10f(max(mel[i], Self.melFloor))
-        mel[i] = v
-        maximum = max(maximum, v)
-      }
-      let floor = maximum - Self.dynamicRangeDecades
-      for i in 0..<mel.count { mel[i] = (max(mel[i], floor) + Self.offset) / Self.scale }
+    let floor = workerMaxima.max()! - Self.dynamicRangeDecades
+    mel.scalars.withUnsafeMutableBufferPointer { m in
+      for i in 0..<m.count { m[i] = (max(m[i], floor) + Self.offset) / Self.scale }
     }
+    return mel
   }
 
   /// See ``callAsFunction(_:)-(UnsafeBufferPointer<Float>)``.
@@ -165,6 +196,27 @@ func slaneyMel(hertz: Double) -> Double {
 func slaneyHertz(mel: Double) -> Double {
   mel < slaneyLinearMels
     ? 200 * mel / 3 : slaneyLinearHertz * exp((mel - slaneyLinearMels) / slaneyLogStep)
+}
+
+/// `log10(x)` of positive, finite, normal `x` in every lane, within about 1e-6 of libm's `log10f`
+/// for the values log-mel sees (1e-10 and up; the features tolerate 1e-4).
+///
+/// `x = m 2^e` with `m` in `[sqrt(1/2), sqrt(2))`, split in integer arithmetic on the bits (no
+/// per-lane branches), so `e` is exact; then `ln m = 2 atanh(f)`, `f = (m - 1) / (m + 1)`,
+/// `|f| < 0.172`, by its odd series to `f^9` (next term < 1e-8); `log10 x = (e + log2 m) log10 2`.
+@inline(__always) package func fastLog10(_ x: RealPowerSpectrum.Lanes) -> RealPowerSpectrum.Lanes {
+  typealias Lanes = RealPowerSpectrum.Lanes
+  typealias Bits = SIMD8<Int32>
+  let sqrtHalfBits = Int32(bitPattern: Float(0.5).squareRoot().bitPattern)
+  let bits = unsafeBitCast(x, to: Bits.self)
+  let exponent = (bits &- sqrtHalfBits) &>> 23
+  let m = unsafeBitCast(bits &- (exponent &<< 23), to: Lanes.self)
+  let f = (m - 1) / (m + 1)
+  let f2 = f * f
+  var series = Lanes(repeating: 1 / 9)
+  for coefficient: Float in [1 / 7, 1 / 5, 1 / 3, 1] { series = coefficient + f2 * series }
+  let log2m = f * series * Float(2 / M_LN2)
+  return (Lanes(exponent) + log2m) * Float(M_LN2 / M_LN10)
 }
 
 /// Raw pointers handed to `concurrentPerform` workers that write disjoint rows.

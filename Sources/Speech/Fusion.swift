@@ -253,25 +253,21 @@ func adjacentCosines(_ x: Tensor) throws -> [Float] {
       }
     }
   }
-  if let bad = squares.firstIndex(where: { !$0.isFinite }) {
-    // Float sums overflow only for entries beyond ~1e18; redo those in Double before judging.
-    try x.withRow(bad) { row in
+  // A non-finite sum of squares is either a non-finite value (an error) or a Float overflow of
+  // entries beyond ~1e18 (then everything is redone in Double, where it cannot overflow).
+  let overflowing = squares.indices.filter { !squares[$0].isFinite }
+  for j in overflowing {
+    try x.withRow(j) { row in
       guard row.allSatisfy(\.isFinite) else {
-        throw SpeechError.invalidFrames(reason: "frame \(bad) has a non-finite value")
+        throw SpeechError.invalidFrames(reason: "frame \(j) has a non-finite value")
       }
     }
-    return exactAdjacentCosines(x)
   }
-  var similarity = [Float](repeating: 0, count: max(t - 1, 0))
-  for j in 0..<(t - 1) {
-    if squares[j] == 0 || squares[j + 1] == 0 {
-      similarity[j] = .infinity
-    } else {
-      similarity[j] = Float(dots[j] / (squares[j].squareRoot() * squares[j + 1].squareRoot()))
-    }
+  if !overflowing.isEmpty { return exactAdjacentCosines(x) }
+  return (0..<max(t - 1, 0)).map { j in
+    squares[j] == 0 || squares[j + 1] == 0
+      ? .infinity : Float(dots[j] / (squares[j].squareRoot() * squares[j + 1].squareRoot()))
   }
-  if similarity.contains(where: \.isNaN) { return exactAdjacentCosines(x) }
-  return similarity
 }
 
 /// ``adjacentCosines(_:)`` summed in Double, for frames whose Float sums overflow.
@@ -312,23 +308,4 @@ private func exactAdjacentCosines(_ x: Tensor) -> [Float] {
     i += 1
   }
   return sum
-}
-
-/// Splits `0..<count` into contiguous ranges, one per worker thread (at most `Threads.count`,
-/// and no range shorter than `minimumPerWorker` unless there is only one).
-func parallelRanges(count: Int, minimumPerWorker: Int, _ body: @Sendable (Range<Int>) -> Void) {
-  let workers = max(1, min(Threads.count, count / max(minimumPerWorker, 1)))
-  if workers == 1 {
-    body(0..<count)
-    return
-  }
-  DispatchQueue.concurrentPerform(iterations: workers) { w in
-    body((w * count / workers)..<((w + 1) * count / workers))
-  }
-}
-
-/// A buffer shared read-only, or written at disjoint indices, by parallel workers.
-struct UnsafeSendable<Buffer>: @unchecked Sendable {
-  let value: Buffer
-  init(_ value: Buffer) { self.value = value }
 }

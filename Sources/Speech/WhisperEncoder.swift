@@ -75,10 +75,15 @@ public final class SpeechEncoder: Sendable {
   /// Valid encoder frames for a window of `samples` samples (spec section 4): 480,000 → 1500
   /// (Whisper) or 750 (Qwen2-Audio); 1 sample → 1 or 0.
   public func validFrames(samples: Int) -> Int {
-    let mel = ceilDivision(samples, AudioFrontEnd.hopLength)
-    let conv = floorDivision(mel - 1, SpeechEncoderConfig.convolutionStride) + 1
+    let positions = validPositions(samples: samples)
     let stride = config.architecture.poolingStride
-    return stride == 1 ? conv : floorDivision(conv - stride, stride) + 1
+    return stride == 1 ? positions : floorDivision(positions - stride, stride) + 1
+  }
+
+  /// Valid positions after conv2 (before pooling): `floor((m - 1) / 2) + 1` of `m` mel frames.
+  private func validPositions(samples: Int) -> Int {
+    let mel = ceilDivision(samples, AudioFrontEnd.hopLength)
+    return floorDivision(mel - 1, SpeechEncoderConfig.convolutionStride) + 1
   }
 
   /// Encodes one window.
@@ -109,11 +114,10 @@ public final class SpeechEncoder: Sendable {
       for layer in layers { h = layer(h, heads: config.heads) }
       return layerNorm(h.rows(0..<valid), finalNorm)
     case .qwen2Audio:
-      // The reference masks keys at positions >= a with -inf, which gives them exactly zero
-      // attention weight; the first a positions never see the rest, so running only those is
-      // the same computation, and the pooled valid frames use positions < 2 * valid <= a only.
-      let a = floorDivision(ceilDivision(validSamples, AudioFrontEnd.hopLength) - 1, 2) + 1
-      h = h.rows(0..<a)
+      // The reference masks keys at positions >= a (the valid positions) with -inf, which gives
+      // them exactly zero attention weight; the first a positions never see the rest, so running
+      // only those is the same computation, and the valid pooled frames read positions < a only.
+      h = h.rows(0..<validPositions(samples: validSamples))
       for layer in layers { h = layer(h, heads: config.heads) }
       let stride = config.architecture.poolingStride
       let pooled = avgPool1d(

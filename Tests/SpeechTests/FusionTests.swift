@@ -79,6 +79,11 @@ import Testing
   let huge = Tensor(shape: [3, 2], scalars: [3e30, 1e30, 3e30, 1e30, -1e30, 2e30])
   let result = try fuse(huge, targetLength: 2)
   #expect(result.spans == [FrameSpan(first: 0, last: 1), FrameSpan(first: 2, last: 2)])
+  // A NaN after a frame whose Float sums overflow is still caught before any ranking.
+  let mixed = Tensor(shape: [3, 2], scalars: [3e30, 1e30, 1, 1, .nan, 2])
+  #expect(throws: SpeechError.invalidFrames(reason: "frame 2 has a non-finite value")) {
+    try fuse(mixed, targetLength: 2)
+  }
   // Densities outside [0, 1] or of the wrong count are errors, not silent garbage.
   let negative = SpyDensity { [Float](repeating: -0.5, count: $0.shape[0]) }
   #expect(throws: SpeechError.self) { try fuse(Tensor(repeating: 1, shape: [4, 2]), targetLength: 2, density: negative) }

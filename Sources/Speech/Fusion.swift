@@ -95,7 +95,8 @@ public func fuse(
   }
   // The first pass writes a new buffer (the caller's frames stay untouched); later passes merge
   // in place inside it and shrink it, so one allocation serves the whole run.
-  var merged = [Float](unsafeUninitializedCapacity: firstLength * d) { _, count in count = firstLength * d }
+  // (Left uninitialised: the first pass writes every element before anything reads it.)
+  var merged = [Float](unsafeUninitializedCapacity: firstLength * d) { _, n in n = firstLength * d }
   var current = frames
   var spans = (0..<t0).map { FrameSpan(first: $0, last: $0) }
   for (pass, next) in lengths.enumerated() {
@@ -109,7 +110,9 @@ public func fuse(
     if pass == 0 {
       current.scalars.withUnsafeBufferPointer { source in
         merged.withUnsafeMutableBufferPointer { target in
-          mergeGroups(source.baseAddress!, into: target.baseAddress!, starts: starts, weights: weights, count: t, width: d)
+          mergeGroups(
+            source.baseAddress!, into: target.baseAddress!, starts: starts, weights: weights,
+            count: t, width: d)
         }
       }
     } else {

@@ -1,1 +1,0 @@
-// The Speech module; see docs/ARCHITECTURE.md for what belongs here.

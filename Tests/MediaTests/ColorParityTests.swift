@@ -1,0 +1,47 @@
+import Foundation
+import Media
+import Testing
+
+/// One entry of fixtures/media/reference/frames/frames.json: a frame the ffmpeg CLI converted.
+struct FrameReference: Decodable {
+  let video: String
+  let frame: Int
+  let command: String
+}
+
+private let frameReferences = (try? Fixtures.manifest("frames/frames.json", as: [String: FrameReference].self)) ?? [:]
+
+/// Decoded frames are bit-identical to the ffmpeg CLI's `scale` filter given the same matrix,
+/// range and flags (the command is in frames.json), for every codec, pixel format (4:2:0, 4:4:4,
+/// 10-bit, full-range MJPEG, odd sizes), colour tag and orientation among the fixtures.
+@Test(arguments: frameReferences.keys.sorted())
+func frameIsBitIdenticalToTheFFmpegCLI(reference: String) throws {
+  let entry = try #require(frameReferences[reference])
+  let expected = try StillImage.read(path: Fixtures.reference("frames/\(reference)"))
+  let frame = try VideoReader(path: Fixtures.media(entry.video)).frame(at: entry.frame)
+  #expect(frame.image.width == expected.width && frame.image.height == expected.height)
+  try #require(frame.image.pixels.count == expected.pixels.count)
+  #expect(maxDifference(frame.image.pixels, expected.pixels) == 0, "\(entry.command)")
+}
+
+@Test func untaggedStreamsFallBackAsFFmpegDoes() throws {
+  let untagged = try VideoReader(path: Fixtures.media("h264_bframes.mp4")).frame(at: 0)
+  #expect(untagged.color.matrix == .bt601 && untagged.color.matrixSource == .fallback)
+  #expect(untagged.color.range == .limited && untagged.color.rangeSource == .fallback)
+  let tagged = try VideoReader(path: Fixtures.media("hevc_bt709.mp4")).frame(at: 0)
+  #expect(tagged.color.matrix == .bt709 && tagged.color.matrixSource == .tag)
+  let jpeg = try VideoReader(path: Fixtures.media("mjpeg.avi")).frame(at: 0)
+  #expect(jpeg.color.range == .full)
+}
+
+@Test func overridesChangeTheConversion() throws {
+  let path = Fixtures.media("h264_bframes.mp4")
+  let standard = try VideoReader(path: path).frame(at: 30)
+  let hd = try VideoReader(path: path, color: ColorSettings(matrix: .bt709)).frame(at: 30)
+  #expect(hd.color.matrix == .bt709 && hd.color.matrixSource == .override)
+  #expect(hd.image != standard.image)
+  // The player-style guess only switches to BT.709 for HD sizes; this stream is 96x64.
+  let bySize = try VideoReader(path: path, color: ColorSettings(untaggedMatrix: .bySize)).frame(at: 30)
+  #expect(bySize.image == standard.image)
+  #expect(ColorSettings.default.canonicalDescription != ColorSettings(matrix: .bt709).canonicalDescription)
+}

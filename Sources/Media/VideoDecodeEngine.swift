@@ -70,7 +70,9 @@ final class VideoDecodeEngine {
       }
       defer { av_packet_unref(packet.pointer) }
       let p = packet.pointer
-      guard Int(p.pointee.stream_index) == streamIndex, p.pointee.size > 0, !p.isDiscarded else { continue }
+      // Packets the demuxer marks for discarding (edit-list pre-roll) still go to the decoder: later
+      // frames may refer to them, and the decoder drops their pictures itself.
+      guard Int(p.pointee.stream_index) == streamIndex, p.pointee.size > 0 else { continue }
       if p.isCorrupt {
         end = .damagedPacket(pts: p.pointee.pts == mm_av_nopts_value() ? nil : p.pointee.pts)
         try finishStream()

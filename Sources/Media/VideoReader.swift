@@ -98,9 +98,11 @@ public final class VideoReader {
   /// Frame `position` (its index in presentation order).
   public func frame(at position: Int) throws -> VideoFrame {
     guard index.pts.indices.contains(position) else {
-      throw MediaError.timestampOutOfRange(
-        path: path, reason: "frame \(position) requested, the stream has \(index.count) frames"
-          + (index.end.problem.map { " (\($0))" } ?? ""))
+      let reason = "frame \(position) requested, \(index.count) frames can be read"
+      if position >= index.count, let problem = index.end.problem {
+        throw MediaError.truncated(path: path, reason: "\(reason): \(problem)")
+      }
+      throw MediaError.timestampOutOfRange(path: path, reason: reason)
     }
     if let lastFrame, lastFrame.index == position { return lastFrame }
     do {

@@ -81,6 +81,20 @@ public enum Orientation: String, Codable, Sendable, CaseIterable {
     }
   }
 
+  /// The FFmpeg filters that turn a picture the same way; nil for ``identity``.
+  public var ffmpegFilter: String? {
+    switch self {
+    case .identity: nil
+    case .rotate90: "transpose=clock"
+    case .rotate180: "hflip,vflip"
+    case .rotate270: "transpose=cclock"
+    case .mirrorHorizontal: "hflip"
+    case .mirrorVertical: "vflip"
+    case .transpose: "transpose=cclock_flip"
+    case .transverse: "transpose=clock_flip"
+    }
+  }
+
   /// For output pixel (x, y) of an image turned from a `width` x `height` source, the source pixel.
   @inline(__always)
   func source(x: Int, y: Int, width: Int, height: Int) -> (x: Int, y: Int) {

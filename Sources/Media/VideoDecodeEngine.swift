@@ -24,6 +24,12 @@ final class VideoDecodeEngine {
   private(set) var framesDecoded = 0
   /// Nothing has been read since the file was opened: decoding starts at the first packet.
   private(set) var isAtStart = true
+  /// When set, packets shown before this timestamp may skip decoding if no other frame refers to
+  /// them (FFmpeg's `skip_frame = nonref`): on the way to a target their pictures are not wanted,
+  /// and reference frames, which later frames need, are always decoded. Frames at or after it
+  /// always decode, as they may be requested next. Requires packet timestamps equal to frame
+  /// timestamps (indexes built from packets).
+  var skipUnreferencedBefore: Int64? = nil
 
   init(path: String, streamIndex: Int, threads: Int) throws {
     self.path = path
@@ -82,6 +88,8 @@ final class VideoDecodeEngine {
         guard p.isKeyframe else { continue }
         awaitingKeyframe = false
       }
+      let skippable = skipUnreferencedBefore.map { p.pointee.pts != mm_av_nopts_value() && p.pointee.pts < $0 } ?? false
+      decoder.context.pointee.skip_frame = skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
       let sent = avcodec_send_packet(decoder.context, p)
       guard sent >= 0 else {
         let at = p.pointee.pts == mm_av_nopts_value() ? "" : " at pts \(p.pointee.pts)"

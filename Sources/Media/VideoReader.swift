@@ -2,6 +2,12 @@ import CFFmpeg
 import Foundation
 
 /// One decoded video frame, as displayed.
+///
+/// The `ffmpeg` CLI produces the same RGB bytes for frame `N` when given the same conversion
+/// (``ffmpegFilter``), turning the picture after conversion, not before as its autorotate does:
+///
+///     ffmpeg -noautorotate -i FILE -vf "select=eq(n\,N),FILTER" -frames:v 1 \
+///       -fps_mode passthrough -f rawvideo OUT.rgb        # or -c:v png OUT.png
 public struct VideoFrame: Sendable, Equatable {
   /// The frame's index in presentation order (its position in ``FrameIndex``).
   public let index: Int
@@ -13,6 +19,23 @@ public struct VideoFrame: Sendable, Equatable {
   public let image: PixelImage
   /// How the picture's colours were converted.
   public let color: ResolvedColor
+  /// How the picture was turned for display.
+  public let orientation: Orientation
+
+  /// The `ffmpeg -vf` filters that convert and turn a decoded picture exactly as this frame was,
+  /// e.g. `scale=in_color_matrix=bt601:in_range=limited:flags=bicubic+accurate_rnd+full_chroma_int+bitexact,format=rgb24,transpose=clock`.
+  public var ffmpegFilter: String {
+    var filters = ["format=rgb24"]
+    if let matrix = color.matrix, let range = color.range {
+      filters[0] = "scale=in_color_matrix=\(matrix.rawValue):in_range=\(range.rawValue):flags=\(ColorSettings.scalerFlags),format=rgb24"
+    } else if let range = color.range {
+      filters[0] = "scale=in_range=\(range.rawValue):flags=\(ColorSettings.scalerFlags),format=rgb24"
+    } else {
+      filters[0] = "scale=flags=\(ColorSettings.scalerFlags),format=rgb24"
+    }
+    if let turn = orientation.ffmpegFilter { filters.append(turn) }
+    return filters.joined(separator: ",")
+  }
 }
 
 /// Exact frame access to one video stream.
@@ -180,7 +203,9 @@ public final class VideoReader {
         let (image, color) = try converter.convert(
           decoded.pointer, to: .rgb, settings: colorSettings, orientation: orientation)
         framesConverted += 1
-        return VideoFrame(index: position, pts: target, seconds: index.seconds(at: position), image: image, color: color)
+        return VideoFrame(
+          index: position, pts: target, seconds: index.seconds(at: position), image: image, color: color,
+          orientation: orientation)
       case .overshot:
         // The demuxer landed after the keyframe the index names (some demuxers seek by decode
         // time); start one keyframe earlier, and from the top of the file when there is none.
@@ -205,6 +230,7 @@ public final class VideoReader {
 
   /// Decodes until the frame with timestamp `target` is in `engine.frame` (left referenced).
   private func decodeUntil(_ target: Int64, firstAfterReposition: Bool) throws -> Outcome {
+    engine.skipUnreferencedBefore = index.source == .packets ? target : nil
     var first = firstAfterReposition
     while try engine.nextFrame() {
       let frame = engine.frame

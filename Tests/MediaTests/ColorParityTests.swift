@@ -22,6 +22,8 @@ func frameIsBitIdenticalToTheFFmpegCLI(reference: String) throws {
   #expect(frame.image.width == expected.width && frame.image.height == expected.height)
   try #require(frame.image.pixels.count == expected.pixels.count)
   #expect(maxDifference(frame.image.pixels, expected.pixels) == 0, "\(entry.command)")
+  // The filter the frame reports is the one the reference was made with.
+  #expect(entry.command.contains("select=eq(n\\,\(entry.frame)),\(frame.ffmpegFilter) "), "\(frame.ffmpegFilter)")
 }
 
 @Test func untaggedStreamsFallBackAsFFmpegDoes() throws {

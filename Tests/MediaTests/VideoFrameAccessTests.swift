@@ -57,3 +57,12 @@ func sparseSamplingConvertsOnlyRequestedFrames(name: String) throws {
   for try await frame in reader.frames(at: [5, 17, 18, 44]) { seen.append(drawnFrameNumber(frame.image)) }
   #expect(seen == [5, 17, 18, 44])
 }
+
+@Test(arguments: ["h264_bframes.mp4", "hevc_bt709.mp4", "vp9.webm"])
+func decoderThreadsDoNotChangePixels(name: String) throws {
+  let single = try VideoReader(path: Fixtures.media(name), threads: 1)
+  let threaded = try VideoReader(path: Fixtures.media(name), threads: 3)
+  for position in [0, 7, 8, 31, 59, 30] {
+    #expect(try single.frame(at: position) == threaded.frame(at: position), "frame \(position)")
+  }
+}

@@ -175,7 +175,8 @@ extension FrameIndex {
   ///
   /// A frame the decoder hands out with no timestamp at all (the last frame of an AVI with
   /// B-frames, flushed out at the end) is placed one median frame duration after the frame before
-  /// it; ``VideoReader`` gives such frames the same timestamp when it decodes them.
+  /// it, when the stream ended cleanly, and left out otherwise; ``VideoReader`` gives such frames
+  /// the same timestamp when it decodes them.
   private static func scanFrames(path: String, streamIndex: Int) throws -> FrameIndex {
     let engine = try VideoDecodeEngine(path: path, streamIndex: streamIndex, threads: 1)
     var entries: [(pts: Int64?, key: Bool)] = []
@@ -193,6 +194,10 @@ extension FrameIndex {
     for entry in entries {
       if let pts = entry.pts {
         filled.append((pts, entry.key))
+      } else if engine.end != .endOfFile {
+        // In a cut or damaged stream the frames before this one may be missing, so "one frame
+        // after the previous" is a guess that can collide with a lost frame's time: leave it out.
+        continue
       } else if let previous = filled.last?.pts {
         filled.append((previous + median, entry.key))
       } else {

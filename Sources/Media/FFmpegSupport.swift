@@ -58,6 +58,22 @@ public struct Rational: Codable, Hashable, Sendable, CustomStringConvertible {
   }
 
   public var description: String { "\(numerator)/\(denominator)" }
+
+  /// Encoded as FFmpeg and ffprobe print it: `"1/12800"`.
+  public func encode(to encoder: Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(description)
+  }
+
+  public init(from decoder: Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let text = try container.decode(String.self)
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, let numerator = Int(parts[0]), let denominator = Int(parts[1]) else {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a rational: \(text)")
+    }
+    self.init(numerator, denominator)
+  }
 }
 
 /// Checks that `path` names a readable, non-empty regular file, so that such problems get precise

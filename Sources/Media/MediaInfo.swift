@@ -108,8 +108,7 @@ public struct VideoStreamInfo: Codable, Sendable, Equatable {
     let seconds = { (ticks: Int64) -> Double? in
       ticks == nothing ? nil : Double(ticks) * Double(timeBase.numerator) / Double(max(timeBase.denominator, 1))
     }
-    let matrix = displayMatrix(of: stream)
-    let orientation: Orientation? = if let matrix { Orientation(displayMatrix: matrix) } else { .identity }
+    let orientation = displayOrientation(of: stream)
     index = Int(stream.pointee.index)
     codec = String(cString: avcodec_get_name(parameters.codec_id))
     codecLongName = avcodec_descriptor_get(parameters.codec_id).flatMap { $0.pointee.long_name }
@@ -141,7 +140,7 @@ public struct VideoStreamInfo: Codable, Sendable, Equatable {
     }
     indexSource = frameIndex?.source
     indexProblem = frameIndex?.end.problem
-    displayMatrixRotation = matrix.map { m in m.withUnsafeBufferPointer { av_display_rotation_get($0.baseAddress!) } }
+    displayMatrixRotation = displayRotation(of: stream)
     self.orientation = orientation
     color = ColorTags(parameters)
     resolvedColor = ColorSettings.default.resolve(
@@ -215,10 +214,22 @@ public struct AudioStreamInfo: Codable, Sendable, Equatable {
 }
 
 /// The stream's display matrix (nine values), if it has one.
-func displayMatrix(of stream: UnsafeMutablePointer<AVStream>) -> [Int32]? {
+private func displayMatrix(of stream: UnsafeMutablePointer<AVStream>) -> [Int32]? {
   var size: Int = 0
   guard let data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size),
     size >= 9 * MemoryLayout<Int32>.size
   else { return nil }
   return (0..<9).map { UnsafeRawPointer(data).loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self) }
+}
+
+/// How the stream's pictures are shown: identity without a display matrix, nil when the matrix
+/// rotates by an angle that is not a multiple of 90 degrees.
+func displayOrientation(of stream: UnsafeMutablePointer<AVStream>) -> Orientation? {
+  guard let matrix = displayMatrix(of: stream) else { return .identity }
+  return Orientation(displayMatrix: matrix)
+}
+
+/// The counter-clockwise angle of the stream's display matrix (`av_display_rotation_get`).
+func displayRotation(of stream: UnsafeMutablePointer<AVStream>) -> Double? {
+  displayMatrix(of: stream).map { matrix in matrix.withUnsafeBufferPointer { av_display_rotation_get($0.baseAddress!) } }
 }

@@ -25,16 +25,12 @@ public struct VideoFrame: Sendable, Equatable {
   /// The `ffmpeg -vf` filters that convert and turn a decoded picture exactly as this frame was,
   /// e.g. `scale=in_color_matrix=bt601:in_range=limited:flags=bicubic+accurate_rnd+full_chroma_int+bitexact,format=rgb24,transpose=clock`.
   public var ffmpegFilter: String {
-    var filters = ["format=rgb24"]
-    if let matrix = color.matrix, let range = color.range {
-      filters[0] = "scale=in_color_matrix=\(matrix.rawValue):in_range=\(range.rawValue):flags=\(ColorSettings.scalerFlags),format=rgb24"
-    } else if let range = color.range {
-      filters[0] = "scale=in_range=\(range.rawValue):flags=\(ColorSettings.scalerFlags),format=rgb24"
-    } else {
-      filters[0] = "scale=flags=\(ColorSettings.scalerFlags),format=rgb24"
-    }
-    if let turn = orientation.ffmpegFilter { filters.append(turn) }
-    return filters.joined(separator: ",")
+    var options: [String] = []
+    if let matrix = color.matrix { options.append("in_color_matrix=\(matrix.rawValue)") }
+    if let range = color.range { options.append("in_range=\(range.rawValue)") }
+    options.append("flags=\(ColorSettings.scalerFlags)")
+    let convert = "scale=\(options.joined(separator: ":")),format=rgb24"
+    return [convert, orientation.ffmpegFilter].compactMap { $0 }.joined(separator: ",")
   }
 }
 
@@ -92,11 +88,9 @@ public final class VideoReader {
     guard (stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) == 0 else {
       throw MediaError.noVideoStream(path: path)
     }
-    let orientation: Orientation? = if let matrix = displayMatrix(of: stream) { Orientation(displayMatrix: matrix) } else { .identity }
-    guard let orientation else {
-      let degrees = displayMatrix(of: stream).map { m in m.withUnsafeBufferPointer { av_display_rotation_get($0.baseAddress!) } }
-      throw MediaError.unsupported(
-        path: path, reason: "display rotation of \(degrees ?? .nan) degrees is not a multiple of 90")
+    guard let orientation = displayOrientation(of: stream) else {
+      let degrees = displayRotation(of: stream).map { String(format: "%.1f", $0) } ?? "?"
+      throw MediaError.unsupported(path: path, reason: "display rotation of \(degrees) degrees is not a multiple of 90")
     }
     self.path = path
     self.orientation = orientation
@@ -148,8 +142,10 @@ public final class VideoReader {
   /// The frame on screen at `seconds` (see ``FrameIndex/position(playedAt:)``).
   public func frame(playedAt seconds: Double) throws -> VideoFrame {
     guard let position = index.position(playedAt: seconds) else {
-      let ticks = seconds * Double(index.timeBase.denominator) / Double(index.timeBase.numerator)
-      throw outOfRange(ticks: ticks.isFinite ? Int64(clamping: Int(ticks.rounded(.down))) : Int64.max, seconds: seconds)
+      let ticks = (seconds * Double(index.timeBase.denominator) / Double(index.timeBase.numerator)).rounded(.down)
+      // Only for choosing the message: anything outside Int64 is simply "past the end" or before.
+      let clamped = Int64(exactly: ticks) ?? (ticks < 0 ? Int64.min : Int64.max)
+      throw outOfRange(ticks: clamped, seconds: seconds)
     }
     return try frame(at: position)
   }

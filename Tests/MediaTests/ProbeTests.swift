@@ -54,4 +54,5 @@ import Testing
   let video = try #require((object["video"] as? [[String: Any]])?.first)
   #expect(video["indexedFrameCount"] as? Int == 60)
   #expect(video["containerFrameCount"] as? Int == 60)
+  #expect(video["timeBase"] as? String == "1/25")
 }

@@ -63,6 +63,8 @@ func constantFrameRateIsNotReportedVariable(name: String) throws {
   #expect(throws: MediaError.self) { try reader.frame(pts: 1) }  // between frames (512 ticks apart)
   #expect(throws: MediaError.self) { try reader.frame(playedAt: 2.4) }
   #expect(throws: MediaError.self) { try reader.frame(playedAt: .nan) }
+  #expect(throws: MediaError.self) { try reader.frame(playedAt: 1e30) }
+  #expect(throws: MediaError.self) { try reader.frame(playedAt: -.infinity) }
   // The reader still works after refusing requests.
   #expect(drawnFrameNumber(try reader.frame(at: 59).image) == 59)
 }

@@ -104,7 +104,7 @@ public struct ColorSettings: Codable, Hashable, Sendable {
   }
 
   /// The matrix and range to use for a picture of `format` with the given tags.
-  func resolve(
+  package func resolve(
     format: AVPixelFormat, colorspace: AVColorSpace, colorRange: AVColorRange, width: Int, height: Int
   ) -> ResolvedColor {
     guard let descriptor = av_pix_fmt_desc_get(format) else {

@@ -30,9 +30,16 @@ public struct MediaInfo: Codable, Sendable, Equatable {
       let stream = input.stream(i)
       switch stream.pointee.codecpar.pointee.codec_type {
       case AVMEDIA_TYPE_VIDEO:
-        let isAttached = (stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0
-        let index = isAttached ? nil : try FrameIndex.build(path: path, streamIndex: i)
-        video.append(VideoStreamInfo(stream, index: index))
+        guard (stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) == 0 else {
+          video.append(VideoStreamInfo(stream, index: nil))
+          continue
+        }
+        // A stream that cannot be indexed is still described, with the reason.
+        do {
+          video.append(VideoStreamInfo(stream, index: try FrameIndex.build(path: path, streamIndex: i)))
+        } catch let error as MediaError {
+          video.append(VideoStreamInfo(stream, index: nil, indexFailure: error.localizedDescription))
+        }
       case AVMEDIA_TYPE_AUDIO:
         audio.append(AudioStreamInfo(stream))
       default:
@@ -77,7 +84,8 @@ public struct VideoStreamInfo: Codable, Sendable, Equatable {
   public let duration: Double?
   /// The container's `nb_frames`; nil when it does not say.
   public let containerFrameCount: Int?
-  /// Frames found by the packet scan; nil for attached pictures (cover art).
+  /// Frames found by the packet scan; nil for attached pictures (cover art) and streams that
+  /// could not be indexed (``indexProblem`` says why).
   public let indexedFrameCount: Int?
   public let keyframeCount: Int?
   /// From the scanned timestamps (see ``FrameIndex/isVariableFrameRate``).
@@ -86,7 +94,7 @@ public struct VideoStreamInfo: Codable, Sendable, Equatable {
   public let frameDuration: FrameDurations?
   /// How the index was built (`packets`, or `decodedFrames` when packets lack timestamps).
   public let indexSource: FrameIndex.Source?
-  /// Why the scan stopped early (truncation, damage); nil when it read the whole stream.
+  /// Why the scan stopped early (truncation, damage) or failed; nil when it read the whole stream.
   public let indexProblem: String?
   /// Counter-clockwise angle of the display matrix (`av_display_rotation_get`); nil without one.
   public let displayMatrixRotation: Double?
@@ -101,7 +109,7 @@ public struct VideoStreamInfo: Codable, Sendable, Equatable {
   /// Cover art in an audio file: a still, not a video.
   public let isAttachedPicture: Bool
 
-  init(_ stream: UnsafeMutablePointer<AVStream>, index frameIndex: FrameIndex?) {
+  init(_ stream: UnsafeMutablePointer<AVStream>, index frameIndex: FrameIndex?, indexFailure: String? = nil) {
     let parameters = stream.pointee.codecpar.pointee
     let nothing = mm_av_nopts_value()
     let timeBase = Rational(stream.pointee.time_base)
@@ -139,7 +147,7 @@ public struct VideoStreamInfo: Codable, Sendable, Equatable {
       }
     }
     indexSource = frameIndex?.source
-    indexProblem = frameIndex?.end.problem
+    indexProblem = indexFailure ?? frameIndex?.end.problem
     displayMatrixRotation = displayRotation(of: stream)
     self.orientation = orientation
     color = ColorTags(parameters)

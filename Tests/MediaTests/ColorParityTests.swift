@@ -1,3 +1,4 @@
+import CFFmpeg
 import Foundation
 import Media
 import Testing
@@ -46,4 +47,23 @@ func frameIsBitIdenticalToTheFFmpegCLI(reference: String) throws {
   let bySize = try VideoReader(path: path, color: ColorSettings(untaggedMatrix: .bySize)).frame(at: 30)
   #expect(bySize.image == standard.image)
   #expect(ColorSettings.default.canonicalDescription != ColorSettings(matrix: .bt709).canonicalDescription)
+}
+
+@Test func untaggedMatrixRuleDependsOnSizeOnlyWhenAskedTo() {
+  func matrix(_ settings: ColorSettings, _ width: Int, _ height: Int) -> ColorMatrix? {
+    settings.resolve(
+      format: AV_PIX_FMT_YUV420P, colorspace: AVCOL_SPC_UNSPECIFIED, colorRange: AVCOL_RANGE_UNSPECIFIED,
+      width: width, height: height
+    ).matrix
+  }
+  let players = ColorSettings(untaggedMatrix: .bySize)
+  #expect(matrix(.default, 1920, 1080) == .bt601)
+  #expect(matrix(players, 1920, 1080) == .bt709)
+  #expect(matrix(players, 1280, 536) == .bt709)  // wide enough
+  #expect(matrix(players, 720, 576) == .bt601)  // PAL SD
+  #expect(matrix(players, 720, 577) == .bt709)
+  // A tag always wins over the rule.
+  let tagged = players.resolve(
+    format: AV_PIX_FMT_YUV420P, colorspace: AVCOL_SPC_BT470BG, colorRange: AVCOL_RANGE_MPEG, width: 1920, height: 1080)
+  #expect(tagged.matrix == .bt601 && tagged.matrixSource == .tag)
 }

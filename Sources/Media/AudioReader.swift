@@ -30,9 +30,8 @@ public final class AudioReader {
   private let packet: Packet
   private let frame: Frame
   private var resampler: Resampler? = nil
-  /// Resampled samples not yet returned.
+  /// Resampled samples not yet returned: at most one read's worth plus one decoded frame.
   private var pending: [Float] = []
-  private var pendingStart = 0
   private var draining = false
   private var finished = false
 
@@ -57,18 +56,14 @@ public final class AudioReader {
   /// returned.
   public func read(maxSamples: Int) throws -> [Float]? {
     precondition(maxSamples > 0, "maxSamples \(maxSamples)")
-    while pending.count - pendingStart < maxSamples && !finished {
+    while pending.count < maxSamples && !finished {
       try decodeMore()
     }
-    let available = pending.count - pendingStart
-    guard available > 0 else { return nil }
-    let count = min(available, maxSamples)
-    let chunk = Array(pending[pendingStart..<pendingStart + count])
-    pendingStart += count
-    if pendingStart == pending.count {
-      pending.removeAll(keepingCapacity: true)
-      pendingStart = 0
-    }
+    guard !pending.isEmpty else { return nil }
+    let count = min(pending.count, maxSamples)
+    let chunk = Array(pending[..<count])
+    // Moves only the remainder (less than one decoded frame), keeping the buffer bounded.
+    pending.removeFirst(count)
     samplesRead += count
     return chunk
   }
@@ -133,7 +128,7 @@ public final class AudioReader {
 
   /// Seconds of output decoded so far (returned or pending), for messages.
   private var decodedSeconds: String {
-    String(format: "%.3f", Double(samplesRead + pending.count - pendingStart) / Double(sampleRate))
+    String(format: "%.3f", Double(samplesRead + pending.count) / Double(sampleRate))
   }
 
   private func resample(_ frame: UnsafeMutablePointer<AVFrame>) throws {

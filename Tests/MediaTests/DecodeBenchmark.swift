@@ -53,3 +53,25 @@ private func statusKilobytes(_ field: String) -> Int {
   let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
   return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
 }
+
+/// Audio decode + resample speed and peak memory on a file named by `MMENCODE_MEDIA_AUDIO_BENCH`
+/// (skipped otherwise), read in 30 s chunks at 16 kHz. Memory must not grow with the file's length.
+@Test(.enabled(if: ProcessInfo.processInfo.environment["MMENCODE_MEDIA_AUDIO_BENCH"] != nil))
+func audioThroughputInThirtySecondChunks() throws {
+  let path = try #require(ProcessInfo.processInfo.environment["MMENCODE_MEDIA_AUDIO_BENCH"])
+  try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+  let residentBefore = statusKilobytes("VmRSS")
+  let clock = ContinuousClock()
+  let start = clock.now
+  let reader = try AudioReader(path: path)
+  let chunk = 30 * AudioReader.speechSampleRate
+  var total = 0
+  while let samples = try reader.read(maxSamples: chunk) { total += samples.count }
+  let elapsed = start.duration(to: clock.now)
+  print(
+    """
+    audio benchmark: \(path): \(total) samples (\(total / AudioReader.speechSampleRate) s) in \(elapsed); \
+    peak RSS \(statusKilobytes("VmHWM") / 1024) MiB (\(residentBefore / 1024) MiB before opening)
+    """)
+  #expect(total == reader.samplesRead)
+}

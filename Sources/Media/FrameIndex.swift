@@ -201,7 +201,10 @@ extension FrameIndex {
       } else if let previous = filled.last?.pts {
         filled.append((previous + median, entry.key))
       } else {
-        throw MediaError.decodeFailed(path: path, reason: "the first frame has no timestamp")
+        throw MediaError.unsupported(
+          path: path,
+          reason: "frames carry no timestamps (a raw elementary stream?); put it in a container first, "
+            + "e.g. ffmpeg -i FILE -c copy OUT.mkv")
       }
     }
     let timeBase = Rational(engine.input.stream(streamIndex).pointee.time_base)

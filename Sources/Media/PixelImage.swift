@@ -39,3 +39,29 @@ public struct PixelImage: Sendable, Equatable {
     self.pixels = pixels
   }
 }
+
+extension PixelImage {
+  /// Whether every alpha sample is 255 (true for formats without alpha).
+  var isOpaque: Bool {
+    guard format == .rgba || format == .grayAlpha else { return true }
+    let step = format.channels
+    return stride(from: step - 1, to: pixels.count, by: step).allSatisfy { pixels[$0] == UInt8.max }
+  }
+
+  /// The same image without its alpha channel.
+  func droppingAlpha() -> PixelImage {
+    let (target, keep): (Format, Int) =
+      switch format {
+      case .rgba: (.rgb, 3)
+      case .grayAlpha: (.gray, 1)
+      case .gray, .rgb: (format, format.channels)
+      }
+    guard target != format else { return self }
+    var out = [UInt8]()
+    out.reserveCapacity(width * height * keep)
+    for pixel in stride(from: 0, to: pixels.count, by: format.channels) {
+      out.append(contentsOf: pixels[pixel..<pixel + keep])
+    }
+    return PixelImage(width: width, height: height, format: target, pixels: out)
+  }
+}

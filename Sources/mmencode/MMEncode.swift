@@ -4,5 +4,6 @@ import ArgumentParser
 struct MMEncode: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mmencode",
-    abstract: "Turn long videos, speech and text into embeddings.")
+    abstract: "Turn long videos, speech and text into embeddings.",
+    subcommands: [InfoCommand.self])
 }

@@ -1,23 +1,25 @@
-// Port of transformers' slow CLIPImageProcessor.preprocess (models/clip/image_processing_clip.py
-// with image_transforms.py's convert_to_rgb, resize, center_crop, rescale and normalize, 4.57),
-// which resizes through Pillow.
+// Port of transformers' PIL-based CLIP image processing: the slow CLIPImageProcessor.preprocess
+// of 4.57 (models/clip/image_processing_clip.py with image_transforms.py's convert_to_rgb, resize,
+// center_crop, rescale and normalize) and CLIPImageProcessorPil of 5.24 (image_processing_pil_clip.py
+// on image_processing_backends.PilBackend), which resize through Pillow. The two differ only in the
+// RGB conversion (see AlphaPolicy) and in how some configs are read (see PreprocessorConfig).
 
 import Core
 import Foundation
 import Media
 
-/// Turns images into CLIP `pixel_values` exactly as transformers' `CLIPImageProcessor` (the slow,
-/// PIL-based path) does: RGB conversion, resize with Pillow's resampling, centre crop with zero
-/// padding, rescale, normalize.
+/// Turns images into CLIP `pixel_values` exactly as transformers' PIL-based CLIP image processor
+/// does: RGB conversion (alpha composited onto white or dropped, as `config.alphaPolicy` says),
+/// resize with Pillow's resampling, centre crop with zero padding, rescale, normalize.
 ///
 /// The uint8 image after the resize step is bit-identical to Pillow's, and so are the final
 /// float32 values. Only the cropped window of the resized image is computed, and the resize
 /// weights are computed once per input size, so a stream of same-sized video frames pays for
 /// them once. Safe to share between threads.
 ///
-/// One deliberate difference: transformers guesses the channel axis from the array shape and takes
-/// an image whose height is 1 or 3 for channels-first (it then fails or returns garbage); here
-/// such images are processed like any other.
+/// One deliberate difference from transformers 4.57: it guesses the channel axis from the array
+/// shape and takes an image whose height is 1 or 3 for channels-first (it then fails or returns
+/// garbage); here, as in transformers 5's PIL path, such images are processed like any other.
 public struct ImagePreprocessor: Sendable {
   public let config: PreprocessorConfig
   /// Final value of each (channel, uint8 sample): rescale and normalize only ever see uint8
@@ -82,24 +84,6 @@ public struct ImagePreprocessor: Sendable {
     }
   }
 
-  /// The image as Pillow's `convert("RGB")` leaves it: gray replicated to three channels, alpha
-  /// dropped (not composited; transformers 4.57's `convert_to_rgb` is a plain `convert("RGB")`).
-  public static func convertToRGB(_ image: PixelImage) -> PixelImage {
-    guard image.format != .rgb else { return image }
-    let source = image.format.channels
-    let gray = image.format == .gray || image.format == .grayAlpha
-    let count = image.width * image.height
-    let pixels = [UInt8](unsafeUninitializedCapacity: count * rgbChannels) { out, initialized in
-      image.pixels.withUnsafeBufferPointer { input in
-        for i in 0..<count {
-          for c in 0..<rgbChannels { out[i * rgbChannels + c] = input[i * source + (gray ? 0 : c)] }
-        }
-      }
-      initialized = count * rgbChannels
-    }
-    return PixelImage(width: image.width, height: image.height, format: .rgb, pixels: pixels)
-  }
-
   // MARK: - Pipeline
 
   private func checkedPlan(_ image: PixelImage) throws -> Plan {
@@ -114,7 +98,7 @@ public struct ImagePreprocessor: Sendable {
 
   /// Writes `[3, plan.outputHeight, plan.outputWidth]` values of `image` into `out`.
   private func write(_ image: PixelImage, _ plan: Plan, into out: UnsafeMutableBufferPointer<Float>) {
-    let rgb = Self.convertToRGB(image)
+    let rgb = Self.convertToRGB(image, alpha: config.alphaPolicy)
     let windowWidth = plan.resampler.columns.count
     let windowHeight = plan.resampler.rows.count
     var window = [UInt8](repeating: 0, count: windowWidth * windowHeight * rgbChannels)
@@ -146,7 +130,7 @@ public struct ImagePreprocessor: Sendable {
 }
 
 /// Channels of the output: the pipeline works in RGB.
-private let rgbChannels = 3
+let rgbChannels = 3
 
 /// The geometry of one input size: resized size, the crop window and the resampler computing it.
 private struct Plan: Sendable {

@@ -50,8 +50,6 @@ public enum ResamplingFilter: Int, Sendable, CaseIterable {
 private let precisionBits: Int32 = 32 - 8 - 2
 /// Starting value of every accumulator: one half, so the final shift rounds to nearest.
 private let roundingHalf: Int32 = 1 << (precisionBits - 1)
-/// Channels of the images the resampler works on (interleaved RGB).
-private let rgbChannels = 3
 
 /// The fixed-point weights that compute some of the samples of one axis resized from `inputSize`
 /// to `outputSize` samples.
@@ -299,7 +297,7 @@ private func forEachChunk(of count: Int, _ body: (Range<Int>) -> Void) {
 
 /// Resizes an RGB image to `width` x `height` as Pillow's `Image.resize(size, filter)` does.
 ///
-/// - Parameter image: an 8-bit RGB image (use ``ImagePreprocessor/convertToRGB(_:)`` first).
+/// - Parameter image: an 8-bit RGB image (use ``ImagePreprocessor/convertToRGB(_:alpha:)`` first).
 /// - Returns: the `height` x `width` RGB result (a copy of the input when the size is unchanged).
 public func pillowResize(_ image: PixelImage, width: Int, height: Int, filter: ResamplingFilter) -> PixelImage {
   pillowResize(image, width: width, height: height, columns: 0..<width, rows: 0..<height, filter: filter)

@@ -1,6 +1,9 @@
 // The settings of transformers' CLIPImageProcessor (models/clip/image_processing_clip.py,
 // transformers 4.57), read from `preprocessor_config.json` with the defaults, legacy spellings and
-// validation of that class.
+// validation of that class. transformers 5.24's CLIPImageProcessorPil reads three legacy forms
+// differently (null mean/std is an error, `longest_edge` next to `shortest_edge` caps the long
+// side, `use_square_size` squares the class default 224 instead of the config's size); mmencode
+// keeps 4.57's reading of those.
 
 import Core
 import Foundation
@@ -73,8 +76,12 @@ public struct PreprocessorConfig: Sendable, Equatable {
       mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711])
   }
 
-  /// Convert to RGB as Pillow's `convert("RGB")` does before anything else.
+  /// Convert to RGB before anything else (`do_convert_rgb`).
   public var convertToRGB: Bool
+  /// What that conversion does with alpha. Not a `preprocessor_config.json` key: transformers
+  /// decides it by version (4.57 drops alpha, 5 composites onto white); mmencode composites unless
+  /// told otherwise.
+  public var alphaPolicy: AlphaPolicy
   public var resize: Resize?
   public var centerCrop: CropSize?
   /// Multiplies the uint8 samples (in double precision, then rounded to float).
@@ -84,12 +91,14 @@ public struct PreprocessorConfig: Sendable, Equatable {
   /// `CLIPImageProcessor`'s defaults, unless overridden.
   public init(
     convertToRGB: Bool = true,
+    alphaPolicy: AlphaPolicy = Self.defaultAlphaPolicy,
     resize: Resize? = Resize(target: .shortestEdge(Self.defaultEdge), filter: .bicubic),
     centerCrop: CropSize? = CropSize(height: Self.defaultEdge, width: Self.defaultEdge),
     rescaleFactor: Double? = Self.defaultRescaleFactor,
     normalization: Normalization? = .openAICLIP
   ) {
     self.convertToRGB = convertToRGB
+    self.alphaPolicy = alphaPolicy
     self.resize = resize
     self.centerCrop = centerCrop
     self.rescaleFactor = rescaleFactor
@@ -100,6 +109,8 @@ public struct PreprocessorConfig: Sendable, Equatable {
   public static let defaultEdge = 224
   /// Maps uint8 samples to [0, 1].
   public static let defaultRescaleFactor = 1.0 / 255
+  /// transformers 5's behaviour, the current reference.
+  public static let defaultAlphaPolicy = AlphaPolicy.compositeOnWhite
 
   /// Reads `preprocessor_config.json` (or any file in that format).
   public static func load(contentsOf path: String) throws -> PreprocessorConfig {
@@ -133,6 +144,7 @@ extension PreprocessorConfig: Decodable {
   public init(from decoder: any Decoder) throws {
     let json = try decoder.container(keyedBy: Key.self)
     convertToRGB = try Self.flag(json, .doConvertRGB)
+    alphaPolicy = Self.defaultAlphaPolicy
     resize = try Self.resize(json)
     centerCrop = try Self.centerCrop(json)
     rescaleFactor = try Self.rescaleFactor(json)

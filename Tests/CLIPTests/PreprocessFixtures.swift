@@ -16,7 +16,8 @@ enum PreprocessFixtures {
   /// Test images (images/<name>.safetensors), as the generator names them.
   static let imageNames = [
     "rgb_97x61", "rgb_13x9_upscale", "rgb_24x24", "rgba_29x43", "la_31x20", "l_40x26",
-    "p_18x18_transparency", "rgb_1x8", "rgb_60x5",
+    "p_18x18_transparency", "p_12x10_transparent_index", "l_23x17_trns_key", "rgb_19x14_trns_key",
+    "rgb_1x8", "rgb_60x5",
   ]
   /// Configs every test image goes through (configs/<name>/preprocessor_config.json).
   static let imageConfigNames = ["se24_crop24", "se21_crop26x23", "hw15x18_bilinear_crop16"]
@@ -27,26 +28,43 @@ enum PreprocessFixtures {
     directory.appendingPathComponent("configs/\(name)/preprocessor_config.json").path
   }
 
+  /// The config of `name` with `policy`.
+  static func config(_ name: String, _ policy: AlphaPolicy) throws -> PreprocessorConfig {
+    var config = try PreprocessorConfig.load(contentsOf: configPath(name))
+    config.alphaPolicy = policy
+    return config
+  }
+
+  /// Where an image file keeps the references of a policy: `<prefix>/<config>/resized` and
+  /// `<prefix>/<config>/pixel_values` (transformers 4.57 for drop, 5.24 for composite), and
+  /// `composite/rgb`, the composited image before the resize.
+  static func referencePrefix(_ policy: AlphaPolicy) -> String {
+    switch policy {
+    case .drop: "drop"
+    case .compositeOnWhite: "composite"
+    }
+  }
+
   /// A test image: the pixels Pillow decoded from its PNG, and its reference arrays.
   struct TestImage {
     let source: PixelImage
     let file: ReferenceFile
   }
 
-  /// Pixel layout by Pillow mode; palette ("P") images are stored expanded to RGBA, as libpng's
-  /// palette expansion (tRNS to alpha) delivers them.
-  private static let formats: [String: PixelImage.Format] = [
-    "L": .gray, "LA": .grayAlpha, "RGB": .rgb, "RGBA": .rgba, "P": .rgba,
+  /// Pixel layouts a Pillow mode may be stored in: transparency from a PNG tRNS chunk (palette
+  /// alphas, or a gray or RGB colour key) is stored expanded to an alpha channel, as libpng's tRNS
+  /// expansion delivers it.
+  private static let formats: [String: [PixelImage.Format]] = [
+    "L": [.gray, .grayAlpha], "LA": [.grayAlpha], "RGB": [.rgb, .rgba], "RGBA": [.rgba], "P": [.rgb, .rgba],
   ]
 
   static func image(_ name: String) throws -> TestImage {
     let file = try ReferenceFile(directory.appendingPathComponent("images/\(name).safetensors").path)
-    guard let mode = file.safeTensors.metadata["pil_mode"], let format = formats[mode] else {
-      throw FixtureError("\(name): no usable 'pil_mode' metadata")
-    }
     let (shape, pixels) = try file.uint8("source")
-    guard shape == [shape[0], shape[1], format.channels] else {
-      throw FixtureError("\(name): source shape \(shape) does not fit \(format)")
+    guard let mode = file.safeTensors.metadata["pil_mode"], let formats = formats[mode], shape.count == 3,
+      let format = formats.first(where: { $0.channels == shape[2] })
+    else {
+      throw FixtureError("\(name): source shape \(shape) does not fit its 'pil_mode' metadata")
     }
     return TestImage(source: PixelImage(width: shape[1], height: shape[0], format: format, pixels: pixels), file: file)
   }

@@ -4,7 +4,8 @@ import Foundation
 import Media
 import Testing
 
-// Final pixel_values against transformers' CLIPImageProcessor (slow path). Tolerance 1e-6
+// Final pixel_values against transformers' PIL-based CLIP image processor (4.57's slow
+// CLIPImageProcessor for the drop policy, 5.24's CLIPImageProcessorPil for composite). Tolerance 1e-6
 // absolute: the values stay below 2.2 in magnitude, where a float32 ulp is 2.4e-7, so 1e-6 allows
 // a few ulps of float32 rounding in rescale (float64 product cast to float32) and normalize
 // (float32 subtract, then divide), and nothing more; any resize or crop error is at least
@@ -13,20 +14,26 @@ private let tolerance: Float = 1e-6
 
 private typealias Fixtures = PreprocessFixtures
 
-@Test(arguments: Fixtures.imageNames, Fixtures.imageConfigNames)
-func pixelValuesMatchTransformers(imageName: String, configName: String) throws {
+/// Both policies on every image: drop against transformers 4.57, composite against 5.24.
+@Test(arguments: Fixtures.imageNames, AlphaPolicy.allCases)
+func pixelValuesMatchTransformers(imageName: String, policy: AlphaPolicy) throws {
   let image = try Fixtures.image(imageName)
-  let preprocessor = try ImagePreprocessor(contentsOf: Fixtures.configPath(configName))
-  let expected = try image.file.tensor("\(configName)/pixel_values")
+  for configName in Fixtures.imageConfigNames {
+    let preprocessor = ImagePreprocessor(config: try Fixtures.config(configName, policy))
+    let key = "\(Fixtures.referencePrefix(policy))/\(configName)/pixel_values"
+    let expected = try image.file.tensor(key)
 
-  let values = try preprocessor.preprocess(image.source)
-  try #require(values.shape == expected.shape)
-  #expect(preprocessor.outputShape(width: image.source.width, height: image.source.height) == expected.shape)
-  let diff = Fixtures.maxAbsDifference(values.scalars, expected.scalars)
-  #expect(diff <= tolerance, "max |diff| \(diff)")
+    let values = try preprocessor.preprocess(image.source)
+    try #require(values.shape == expected.shape, "\(key)")
+    #expect(preprocessor.outputShape(width: image.source.width, height: image.source.height) == expected.shape)
+    let diff = Fixtures.maxAbsDifference(values.scalars, expected.scalars)
+    #expect(diff <= tolerance, "\(key): max |diff| \(diff)")
+  }
 }
 
 @Test func frame1280x720PixelValuesMatchTransformers() throws {
+  // The frame is RGB, so the alpha policy does not matter; the generator checks that
+  // transformers 5.24 gives these values too.
   let reference = try Fixtures.frameReference()
   let preprocessor = try ImagePreprocessor(contentsOf: Fixtures.configPath(Fixtures.openAIConfigName))
   let values = try preprocessor.preprocess(Fixtures.frame())
@@ -52,14 +59,6 @@ func pixelValuesMatchTransformers(imageName: String, configName: String) throws 
   let batch = try preprocessor.preprocess(images)
   #expect(batch.shape == [3, 3, 26, 23])
   #expect(batch == Tensor.stack(try images.map { try preprocessor.preprocess($0) }))
-}
-
-@Test func alphaIsDroppedNotComposited() throws {
-  // A red pixel with alpha 0 stays red (compositing onto white would make it white).
-  let image = PixelImage(width: 1, height: 1, format: .rgba, pixels: [255, 0, 0, 0])
-  #expect(ImagePreprocessor.convertToRGB(image).pixels == [255, 0, 0])
-  let gray = PixelImage(width: 2, height: 1, format: .grayAlpha, pixels: [7, 0, 9, 255])
-  #expect(ImagePreprocessor.convertToRGB(gray).pixels == [7, 7, 7, 9, 9, 9])
 }
 
 @Test func withoutRGBConversionOnlyRGBIsAccepted() throws {

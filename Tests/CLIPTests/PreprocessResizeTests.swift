@@ -16,20 +16,23 @@ private typealias Fixtures = PreprocessFixtures
   #expect(names == Set(Fixtures.imageNames))
 }
 
-@Test(arguments: Fixtures.imageNames, Fixtures.imageConfigNames)
-func resizeMatchesPillowBitExactly(imageName: String, configName: String) throws {
+/// Both policies on every image: drop against transformers 4.57, composite against 5.24.
+@Test(arguments: Fixtures.imageNames, AlphaPolicy.allCases)
+func resizeMatchesPillowBitExactly(imageName: String, policy: AlphaPolicy) throws {
   let image = try Fixtures.image(imageName)
-  let config = try PreprocessorConfig.load(contentsOf: Fixtures.configPath(configName))
-  let resize = try #require(config.resize)
-  let (expectedShape, expected) = try image.file.uint8("\(configName)/resized")
+  let rgb = ImagePreprocessor.convertToRGB(image.source, alpha: policy)
+  for configName in Fixtures.imageConfigNames {
+    let resize = try #require(try Fixtures.config(configName, policy).resize)
+    let key = "\(Fixtures.referencePrefix(policy))/\(configName)/resized"
+    let (expectedShape, expected) = try image.file.uint8(key)
 
-  let size = resize.target.outputSize(width: image.source.width, height: image.source.height)
-  #expect([size.height, size.width, 3] == expectedShape, "output size rule")
-  let rgb = ImagePreprocessor.convertToRGB(image.source)
-  let resized = pillowResize(rgb, width: size.width, height: size.height, filter: resize.filter)
-  try #require(resized.pixels.count == expected.count)
-  let diff = Fixtures.difference(resized.pixels, expected)
-  #expect(diff.count == 0, "\(diff.count) samples differ, max |diff| \(diff.max)")
+    let size = resize.target.outputSize(width: image.source.width, height: image.source.height)
+    #expect([size.height, size.width, 3] == expectedShape, "\(key): output size rule")
+    let resized = pillowResize(rgb, width: size.width, height: size.height, filter: resize.filter)
+    try #require(resized.pixels.count == expected.count)
+    let diff = Fixtures.difference(resized.pixels, expected)
+    #expect(diff.count == 0, "\(key): \(diff.count) samples differ, max |diff| \(diff.max)")
+  }
 }
 
 @Test func outputSizeRuleTruncatesTheLongSide() {

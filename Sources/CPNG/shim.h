@@ -55,7 +55,10 @@ static void mm_png_read(png_structp png, png_bytep out, size_t count) {
 /// of each sample (Pillow's "RGB;16B"-style unpackers; Pillow opens 16-bit gray+alpha as "RGBA", so
 /// that becomes RGBA with the gray repeated); 16-bit gray -> min(value, 255), which is
 /// what Pillow's "I;16" mode becomes under .convert("L") and .convert("RGB"). A tRNS colour key on
-/// gray or RGB images is ignored, as Pillow keeps it only in info["transparency"].
+/// an 8-bit (or smaller) gray or RGB image becomes an alpha channel (0 where the key matches):
+/// Pillow keeps the key in info["transparency"], and transformers 5 composites those pixels onto
+/// white, so the key must survive decoding. 16-bit gray keeps ignoring its key (Pillow's "I;16"
+/// path has no alpha to give it).
 /// Images with more than max_pixels pixels are refused before any allocation.
 static inline int mm_png_decode(const unsigned char *data, size_t size, size_t max_pixels,
                                 mm_png_image *image) {
@@ -111,12 +114,22 @@ static inline int mm_png_decode(const unsigned char *data, size_t size, size_t m
     if (bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     clip_gray16 = bit_depth == 16;
     channels = 1;
+    if (has_trns && !clip_gray16) {
+      png_set_tRNS_to_alpha(png);
+      channels = 2;
+    }
     break;
   case PNG_COLOR_TYPE_GRAY_ALPHA:
     if (bit_depth == 16) png_set_gray_to_rgb(png);
     channels = bit_depth == 16 ? 4 : 2;
     break;
-  case PNG_COLOR_TYPE_RGB: channels = 3; break;
+  case PNG_COLOR_TYPE_RGB:
+    channels = 3;
+    if (has_trns && bit_depth == 8) {
+      png_set_tRNS_to_alpha(png);
+      channels = 4;
+    }
+    break;
   case PNG_COLOR_TYPE_RGB_ALPHA: channels = 4; break;
   default: png_error(png, "unknown colour type");
   }

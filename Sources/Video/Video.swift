@@ -1,1 +1,0 @@
-// The Video module; see docs/ARCHITECTURE.md for what belongs here.

@@ -1,2 +1,6 @@
-if CommandLine.arguments.dropFirst().first == "speech" { try SpeechBench.run(Array(CommandLine.arguments.dropFirst(2))) }
-print("benchmarks")
+let arguments = Array(CommandLine.arguments.dropFirst(2))
+switch CommandLine.arguments.dropFirst().first {
+case "speech": try SpeechBench.run(arguments)
+case "clip": try CLIPBench.run(arguments)
+default: print("usage: mmencode-bench speech|clip [options]")
+}

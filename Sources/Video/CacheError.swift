@@ -3,7 +3,7 @@ import Foundation
 /// Why the embedding cache could not do what was asked. Damaged entries are not errors (they are
 /// misses reported as ``CacheWarning``s); these are failures of the cache directory itself or of
 /// the frames handed to it.
-public enum CacheError: LocalizedError, Equatable {
+public enum CacheError: LocalizedError, Equatable, Sendable {
   /// A directory or file of the cache cannot be created, locked, written or listed.
   case unusable(path: String, reason: String)
   /// The source file cannot be examined.

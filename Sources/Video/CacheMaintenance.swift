@@ -240,9 +240,15 @@ extension EmbeddingCache {
         report.busyEntries += 1
         continue
       }
-      // The size now, under the lock: a writer may have grown the entry since the listing.
+      // Under the lock the entry cannot change; if it was read or rewritten since the listing
+      // it is no longer least recently used.
       var info = stat()
-      if lstat(entry.path, &info) == 0 && unlink(entry.path) == 0 {
+      guard lstat(entry.path, &info) == 0 else {
+        lock.removeFile()
+        continue
+      }
+      if modificationNanoseconds(info) != entry.modified { continue }
+      if unlink(entry.path) == 0 {
         total -= Int64(info.st_size)
         report.removedEntries += 1
         report.removedEntryBytes += Int64(info.st_size)

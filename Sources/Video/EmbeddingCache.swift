@@ -75,6 +75,9 @@ public struct EmbeddingCache: EmbeddingStore {
 
   // MARK: EmbeddingStore
 
+  /// Verifies the whole entry (structure, ids, recipe, shapes, PTS order, checksum of all its
+  /// data) before returning any of it, then marks it as used. A missing entry is a plain miss;
+  /// any other failure is a miss with one warning naming the entry and the reason.
   public func frames(source: SourceID, recipe: FrameRecipe, pts: Set<Int64>) -> (
     FrameEmbeddings?, [CacheWarning]
   ) {
@@ -93,6 +96,14 @@ public struct EmbeddingCache: EmbeddingStore {
     }
   }
 
+  /// Blocks until no other writer (thread or process) holds the entry, then re-reads it, runs
+  /// `compute`, and writes the union if it adds frames. A damaged entry is reported as a
+  /// warning, `compute` sees no stored frames, and the new frames replace it.
+  ///
+  /// Throws ``CacheError/unusable(path:reason:)`` when the entry's directory, lock or file cannot
+  /// be created or written, ``CacheError/inconsistentFrames(path:reason:)`` when the new frames
+  /// do not fit the entry or the recipe, and whatever `compute` throws; in every case the entry
+  /// is left as it was. `compute` must not update the same entry (it would wait for itself).
   public func update(
     source: SourceID, recipe: FrameRecipe,
     _ compute: (FrameEmbeddings?) throws -> FrameEmbeddings

@@ -43,7 +43,8 @@ package func isSHA256Hex<S: StringProtocol>(_ text: S) -> Bool {
 
 /// Lowercase hex digits of a digest.
 package func hexDigits<D: Sequence<UInt8>>(_ digest: D) -> String {
-  digest.map { String(format: "%02x", $0) }.joined()
+  let digits = Array("0123456789abcdef".utf8)
+  return String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
 }
 
 /// Everything that decides the embedding of one decoded frame, except which frames are chosen.

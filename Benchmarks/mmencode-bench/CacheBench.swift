@@ -43,7 +43,8 @@ enum CacheBench {
     print("entry \(frameCount) x \(width) (\(bytes) bytes): write \(write.text)")
     let everyPTS = Set(frames.pts)
     let read = try best(of: 5) {
-      precondition(cache.frames(source: source, recipe: recipe, pts: everyPTS).0?.count == frameCount)
+      precondition(
+        cache.frames(source: source, recipe: recipe, pts: everyPTS).0?.count == frameCount)
     }
     print("  read all frames (verify + copy): \(read.text)")
     let verify = try best(of: 5) {
@@ -54,7 +55,9 @@ enum CacheBench {
     var next = Int64(frameCount) * 1000
     let grow = try best(of: 5) {
       next += 1000
-      _ = try cache.update(source: source, recipe: recipe) { _ in syntheticFrames([next], width: width) }
+      _ = try cache.update(source: source, recipe: recipe) { _ in
+        syntheticFrames([next], width: width)
+      }
     }
     print("  add one frame (lock, read, merge, rewrite): \(grow.text)")
 
@@ -119,7 +122,8 @@ enum CacheBench {
       let start = ContinuousClock.now
       try body()
       let d = ContinuousClock.now - start
-      timings.append(Timing(wall: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18))
+      timings.append(
+        Timing(wall: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18))
     }
     return timings.min { $0.wall < $1.wall }!
   }

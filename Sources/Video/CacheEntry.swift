@@ -120,7 +120,9 @@ package struct VerifiedEntry {
     } catch {
       // Removed (by gc or a replaced directory) between listing and opening: just absent.
       if !FileManager.default.fileExists(atPath: path) { throw EntryProblem.missing }
-      if case WeightError.unreadable(_, let reason) = error { throw damaged("cannot read: \(reason)") }
+      if case WeightError.unreadable(_, let reason) = error {
+        throw damaged("cannot read: \(reason)")
+      }
       throw damaged("cannot read: \(error)")
     }
     let file: SafeTensorsFile
@@ -136,7 +138,9 @@ package struct VerifiedEntry {
     }
 
     let storedID = try field(CacheEntry.Metadata.recipeID)
-    guard storedID == recipeID else { throw damaged("entry of recipe \(storedID), not \(recipeID)") }
+    guard storedID == recipeID else {
+      throw damaged("entry of recipe \(storedID), not \(recipeID)")
+    }
     guard
       let recipe = try? JSONDecoder().decode(
         FrameRecipe.self, from: Data(try field(CacheEntry.Metadata.recipe).utf8))
@@ -144,7 +148,8 @@ package struct VerifiedEntry {
     guard recipe.id == storedID else {
       if let version = metadata[CacheEntry.Metadata.version], version != mmencodeVersion {
         throw damaged(
-          "recipe id written by mmencode \(version) differs from this version's id of the same recipe")
+          "recipe id written by mmencode \(version) differs from this version's id of the same recipe"
+        )
       }
       throw damaged("recipe metadata does not hash to the entry's recipe id")
     }
@@ -172,7 +177,8 @@ package struct VerifiedEntry {
     func entry(_ name: String, dtype: String, rank: Int) throws -> SafeTensorsFile.Entry {
       let entry = file.entries[name]!
       guard entry.dtype == dtype, entry.shape.count == rank else {
-        throw damaged("tensor '\(name)' is \(entry.dtype) \(entry.shape), expected \(dtype) of rank \(rank)")
+        throw damaged(
+          "tensor '\(name)' is \(entry.dtype) \(entry.shape), expected \(dtype) of rank \(rank)")
       }
       return entry
     }
@@ -181,13 +187,15 @@ package struct VerifiedEntry {
     let timestampsEntry = try entry(CacheEntry.TensorName.timestamps, dtype: "F64", rank: 1)
     let frameIndexEntry = try entry(CacheEntry.TensorName.frameIndex, dtype: "I64", rank: 1)
     let embeddingsEntry = try entry(CacheEntry.TensorName.embeddings, dtype: "F32", rank: 2)
-    let tokensEntry = withTokens ? try entry(CacheEntry.TensorName.tokens, dtype: "F32", rank: 3) : nil
+    let tokensEntry =
+      withTokens ? try entry(CacheEntry.TensorName.tokens, dtype: "F32", rank: 3) : nil
     for e in [timestampsEntry, frameIndexEntry, embeddingsEntry] + (tokensEntry.map { [$0] } ?? [])
     where e.shape[0] != count {
       throw damaged("tensor shapes disagree on the frame count (\(count) PTS, \(e.shape))")
     }
     guard try field(CacheEntry.Metadata.frames) == String(count) else {
-      throw damaged("metadata frame count \(metadata[CacheEntry.Metadata.frames]!) but \(count) PTS")
+      throw damaged(
+        "metadata frame count \(metadata[CacheEntry.Metadata.frames]!) but \(count) PTS")
     }
     guard try field(CacheEntry.Metadata.embeddingWidth) == String(embeddingsEntry.shape[1]) else {
       throw damaged("metadata embedding width disagrees with embeddings \(embeddingsEntry.shape)")
@@ -237,7 +245,8 @@ package struct VerifiedEntry {
       pts: rows.map { pts[$0] }, timestamps: rows.map { timestamps[$0] },
       frameIndex: rows.map { frameIndex[$0] },
       embeddings: gather(rows, from: embeddingsStart, rowSize: embeddingWidth, shape: []),
-      tokens: tokensStart.map { gather(rows, from: $0, rowSize: tokensPerRow!, shape: tokenShape!) })
+      tokens: tokensStart.map { gather(rows, from: $0, rowSize: tokensPerRow!, shape: tokenShape!) }
+    )
   }
 
   /// Every frame of the entry.

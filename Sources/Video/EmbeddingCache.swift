@@ -45,7 +45,8 @@ public struct EmbeddingCache: EmbeddingStore {
     if let option, !option.isEmpty { return option }
     if let path = environment[environmentVariable], !path.isEmpty { return path }
     if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return xdg + "/mmencode" }
-    let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+    let home =
+      environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
       ?? FileManager.default.homeDirectoryForCurrentUser.path
     return home + "/.cache/mmencode"
   }
@@ -184,13 +185,15 @@ private func merge(
   if let stored {
     if added.embeddings.shape[1] != stored.embeddings.shape[1] {
       throw inconsistent(
-        "embedding width \(added.embeddings.shape[1]), the entry holds \(stored.embeddings.shape[1])")
+        "embedding width \(added.embeddings.shape[1]), the entry holds \(stored.embeddings.shape[1])"
+      )
     }
     if let tokens = added.tokens, let storedTokens = stored.tokens,
       tokens.shape.dropFirst() != storedTokens.shape.dropFirst()
     {
       throw inconsistent(
-        "tokens per frame \(Array(tokens.shape.dropFirst())), the entry holds \(Array(storedTokens.shape.dropFirst()))")
+        "tokens per frame \(Array(tokens.shape.dropFirst())), the entry holds \(Array(storedTokens.shape.dropFirst()))"
+      )
     }
   }
   let order = added.pts.indices.sorted { added.pts[$0] < added.pts[$1] }
@@ -229,7 +232,8 @@ private func gather(_ picks: [(Bool, Int)], stored: FrameEmbeddings?, added: Fra
     var scalars: [Float] = []
     scalars.reserveCapacity(picks.count * rowSize)
     for (fromStored, row) in picks {
-      scalars.append(contentsOf: tensor(from(fromStored))!.scalars[(row * rowSize)..<((row + 1) * rowSize)])
+      scalars.append(
+        contentsOf: tensor(from(fromStored))!.scalars[(row * rowSize)..<((row + 1) * rowSize)])
     }
     return Tensor(shape: [picks.count] + template.shape.dropFirst(), scalars: scalars)
   }

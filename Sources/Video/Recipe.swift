@@ -38,13 +38,17 @@ public struct SourceID: Hashable, Sendable, Codable, CustomStringConvertible {
 /// Whether `text` is 64 lowercase hex digits, as a SHA-256 is written everywhere in mmencode.
 package func isSHA256Hex<S: StringProtocol>(_ text: S) -> Bool {
   text.utf8.count == SHA256.byteCount * 2
-    && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    && text.utf8.allSatisfy {
+      (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+        || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+    }
 }
 
 /// Lowercase hex digits of a digest.
 package func hexDigits<D: Sequence<UInt8>>(_ digest: D) -> String {
   let digits = Array("0123456789abcdef".utf8)
-  return String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
+  return String(
+    decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
 }
 
 /// Everything that decides the embedding of one decoded frame, except which frames are chosen.

@@ -85,7 +85,8 @@ private final class TestCache {
   let lines = damaged.stdout.split(separator: "\n").filter { $0.hasPrefix("damaged ") }
   #expect(lines.count == 2, "\(damaged.stdout)")
   #expect(lines.contains { $0.hasPrefix("damaged \(cache.entries[0]): data checksum mismatch") })
-  #expect(lines.contains { $0.hasPrefix("damaged \(cache.entries[2]): not a valid safetensors file") })
+  #expect(
+    lines.contains { $0.hasPrefix("damaged \(cache.entries[2]): not a valid safetensors file") })
   #expect(damaged.stdout.contains("1 entries sound (5 frames), 2 damaged"))
 
   let repaired = try CLI.run(["cache", "verify", "--delete-damaged", "--cache", cache.root])

@@ -43,7 +43,10 @@ private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) 
       let (hits, _) = cache.frames(source: source, recipe: recipe, pts: wanted[w])
       if hits?.count == wanted[w].count { return }
       let (merged, warnings) = try cache.update(source: source, recipe: recipe) { stored in
-        let now = insideCompute.withLock { $0 += 1; return $0 }
+        let now = insideCompute.withLock {
+          $0 += 1
+          return $0
+        }
         mostInsideCompute.withLock { $0 = max($0, now) }
         defer { insideCompute.withLock { $0 -= 1 } }
         let missing = wanted[w].subtracting(stored?.pts ?? []).sorted()
@@ -66,7 +69,10 @@ private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) 
   #expect(computed.snapshot == Dictionary(uniqueKeysWithValues: union.map { ($0, 1) }))
   #expect(mostInsideCompute.withLock { $0 } == 1)
   let cache = EmbeddingCache(root: root)
-  #expect(cache.frames(source: source, recipe: recipe, pts: union) == (makeFrames(union.sorted(), tokens: true), []))
+  #expect(
+    cache.frames(source: source, recipe: recipe, pts: union) == (
+      makeFrames(union.sorted(), tokens: true), []
+    ))
   let verification = try cache.verify(deleteDamaged: false)
   #expect(verification.verified == 1 && verification.frames == union.count)
   #expect(verification.damaged.isEmpty)

@@ -12,7 +12,8 @@ struct Damage: Sendable, CustomStringConvertible {
 }
 
 private func rewrite(
-  _ path: String, dropping dropped: String? = nil, metadata change: (inout [String: String]) -> Void = { _ in }
+  _ path: String, dropping dropped: String? = nil,
+  metadata change: (inout [String: String]) -> Void = { _ in }
 ) throws {
   let file = try SafeTensorsFile(path: path)
   let arrays = try file.names.filter { $0 != dropped }.map { try file.array($0) }
@@ -28,7 +29,8 @@ private func modifyBytes(_ path: String, _ change: (inout Data) -> Void) throws 
 }
 
 let damages: [Damage] = [
-  Damage(description: "truncated", reason: "not a valid safetensors file: tensor 'embeddings'") { path, _, _ in
+  Damage(description: "truncated", reason: "not a valid safetensors file: tensor 'embeddings'") {
+    path, _, _ in
     try modifyBytes(path) { $0.removeLast(5) }
   },
   Damage(description: "empty", reason: "not a valid safetensors file: empty file") { path, _, _ in
@@ -51,34 +53,44 @@ let damages: [Damage] = [
     let cache = EmbeddingCache(root: directory.path)
     try store([0, 40, 80], in: cache, source: source, recipe: other)
     try FileManager.default.removeItem(atPath: path)
-    try FileManager.default.copyItem(atPath: cache.entryPath(recipeID: other.id, source: source), toPath: path)
+    try FileManager.default.copyItem(
+      atPath: cache.entryPath(recipeID: other.id, source: source), toPath: path)
   },
-  Damage(description: "recipe JSON edited", reason: "recipe metadata does not hash to the entry's recipe id") {
+  Damage(
+    description: "recipe JSON edited",
+    reason: "recipe metadata does not hash to the entry's recipe id"
+  ) {
     path, recipe, _ in
     var edited = recipe
     edited.preprocessing.crop = [256, 256]
     let json = String(decoding: try edited.json(), as: UTF8.self)
     try rewrite(path) { $0["cache.recipe"] = json }
   },
-  Damage(description: "recipe JSON unreadable", reason: "recipe metadata is not a frame recipe") { path, _, _ in
+  Damage(description: "recipe JSON unreadable", reason: "recipe metadata is not a frame recipe") {
+    path, _, _ in
     try rewrite(path) { $0["cache.recipe"] = "{\"schema\": 1" }
   },
   Damage(description: "another source's entry", reason: "entry of source") { path, _, _ in
     try rewrite(path) { $0["cache.source_id"] = makeSource(0xee).description }
   },
-  Damage(description: "metadata lacks the checksum", reason: "metadata lacks 'cache.data_sha256'") { path, _, _ in
+  Damage(description: "metadata lacks the checksum", reason: "metadata lacks 'cache.data_sha256'") {
+    path, _, _ in
     try rewrite(path) { $0["cache.data_sha256"] = nil }
   },
-  Damage(description: "frame count disagrees", reason: "metadata frame count 4 but 3 PTS") { path, _, _ in
+  Damage(description: "frame count disagrees", reason: "metadata frame count 4 but 3 PTS") {
+    path, _, _ in
     try rewrite(path) { $0["cache.frames"] = "4" }
   },
-  Damage(description: "PTS out of order", reason: "PTS not strictly increasing at frame 1 (40, 0)") {
+  Damage(description: "PTS out of order", reason: "PTS not strictly increasing at frame 1 (40, 0)")
+  {
     path, recipe, source in
-    try CacheEntry.write(makeFrames([40, 0, 80]), recipe: recipe, recipeID: recipe.id, source: source, to: path)
+    try CacheEntry.write(
+      makeFrames([40, 0, 80]), recipe: recipe, recipeID: recipe.id, source: source, to: path)
   },
   Damage(description: "repeated PTS", reason: "PTS not strictly increasing at frame 2 (40, 40)") {
     path, recipe, source in
-    try CacheEntry.write(makeFrames([0, 40, 40]), recipe: recipe, recipeID: recipe.id, source: source, to: path)
+    try CacheEntry.write(
+      makeFrames([0, 40, 40]), recipe: recipe, recipeID: recipe.id, source: source, to: path)
   },
   Damage(description: "a directory", reason: "cannot read: Is a directory") { path, _, _ in
     try FileManager.default.removeItem(atPath: path)
@@ -118,7 +130,8 @@ func aDamagedEntryIsAMissWithAWarningAndIsReplaced(damage: Damage) throws {
   }
   #expect(written == makeFrames([0, 40]))
   #expect(writeWarnings.map(\.path) == [path])
-  #expect(cache.frames(source: source, recipe: recipe, pts: [0, 40, 80]) == (makeFrames([0, 40]), []))
+  #expect(
+    cache.frames(source: source, recipe: recipe, pts: [0, 40, 80]) == (makeFrames([0, 40]), []))
   #expect(try cache.verify(deleteDamaged: false).damaged.isEmpty)
 }
 
@@ -133,9 +146,12 @@ func aDamagedEntryIsAMissWithAWarningAndIsReplaced(damage: Damage) throws {
   // What a writer killed between writing and renaming leaves: a partial temporary sibling
   // (named as Core's atomic writer names them); the entry itself is the previous version.
   let bigger = try TemporaryDirectory()
-  try store([0, 40, 80, 120], in: EmbeddingCache(root: bigger.path), source: source, recipe: recipe)
+  try store(
+    [0, 40, 80, 120], in: EmbeddingCache(root: bigger.path), source: source, recipe: recipe)
   let partial = try Data(
-    contentsOf: URL(fileURLWithPath: EmbeddingCache(root: bigger.path).entryPath(recipeID: recipe.id, source: source)))
+    contentsOf: URL(
+      fileURLWithPath: EmbeddingCache(root: bigger.path).entryPath(
+        recipeID: recipe.id, source: source)))
   let entryName = (path as NSString).lastPathComponent
   let directoryPath = (path as NSString).deletingLastPathComponent
   let stale = "\(directoryPath)/.\(entryName).4242.17.tmp"
@@ -144,7 +160,10 @@ func aDamagedEntryIsAMissWithAWarningAndIsReplaced(damage: Damage) throws {
   try partial.prefix(partial.count / 3).write(to: URL(fileURLWithPath: fresh))
   try setModificationTime(stale, secondsAgo: 2 * 3600)
 
-  #expect(cache.frames(source: source, recipe: recipe, pts: [0, 40, 80, 120]) == (makeFrames([0, 40]), []))
+  #expect(
+    cache.frames(source: source, recipe: recipe, pts: [0, 40, 80, 120]) == (
+      makeFrames([0, 40]), []
+    ))
   let verification = try cache.verify(deleteDamaged: false)
   #expect(verification.verified == 1 && verification.damaged.isEmpty)
   #expect(try cache.stats().entries == 1)

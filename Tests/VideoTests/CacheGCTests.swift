@@ -8,7 +8,8 @@ private func threeEntries(_ directory: TemporaryDirectory) throws -> (EmbeddingC
   var paths: [String] = []
   for (n, hoursAgo) in [(1, 3.0), (2, 2.0), (3, 1.0)] {
     // Different frame counts, so sizes differ and the accounting is checked per entry.
-    try store((0..<(n * 10)).map { Int64($0 * 40) }, in: cache, source: makeSource(n), recipe: makeRecipe())
+    try store(
+      (0..<(n * 10)).map { Int64($0 * 40) }, in: cache, source: makeSource(n), recipe: makeRecipe())
     let path = cache.entryPath(recipeID: makeRecipe().id, source: makeSource(n))
     try setModificationTime(path, secondsAgo: hoursAgo * 3600)
     paths.append(path)
@@ -49,7 +50,8 @@ private func threeEntries(_ directory: TemporaryDirectory) throws -> (EmbeddingC
   let last = try cache.collectGarbage(maxSize: 0)
   #expect(last.removedEntries == 1)
   #expect(try cache.stats().entries == 0)
-  let recipeFile = "\(directory.path)/v1/\(makeRecipe().id.prefix(2))/\(makeRecipe().id)/recipe.json"
+  let recipeFile =
+    "\(directory.path)/v1/\(makeRecipe().id.prefix(2))/\(makeRecipe().id)/recipe.json"
   #expect(last.bytesAfter == (try fileSize(recipeFile)))
 }
 
@@ -108,7 +110,8 @@ private func threeEntries(_ directory: TemporaryDirectory) throws -> (EmbeddingC
   #expect(report.removedTemporaries == 0 && report.removedLocks == 0 && report.busyEntries == 0)
   let stats = try EmbeddingCache(root: directory.file("none")).stats()
   #expect(stats.entries == 0 && stats.totalBytes == 0 && stats.recipes.isEmpty)
-  #expect(try EmbeddingCache(root: directory.file("none")).verify(deleteDamaged: true).verified == 0)
+  #expect(
+    try EmbeddingCache(root: directory.file("none")).verify(deleteDamaged: true).verified == 0)
 }
 
 @Test func sizesParseWithBinaryUnits() throws {

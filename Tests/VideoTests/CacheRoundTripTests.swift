@@ -43,7 +43,8 @@ func storedFramesReadBackExactly(output: FrameRecipe.Output) throws {
   #expect(cache.entryPath(recipeID: recipe.id, source: source) == entry)
   #expect(FileManager.default.fileExists(atPath: entry))
   let described = try JSONDecoder().decode(
-    FrameRecipe.self, from: try Data(contentsOf: URL(fileURLWithPath: recipeDirectory + "/recipe.json")))
+    FrameRecipe.self,
+    from: try Data(contentsOf: URL(fileURLWithPath: recipeDirectory + "/recipe.json")))
   #expect(described == recipe)
 }
 
@@ -66,7 +67,8 @@ func storedFramesReadBackExactly(output: FrameRecipe.Output) throws {
   #expect(metadata["cache.embedding_width"] == String(testWidth))
   #expect(metadata["cache.tokens_per_frame"] == "3" && metadata["cache.token_width"] == "4")
   #expect(metadata["mmencode.version"] == mmencodeVersion)
-  let stored = try JSONDecoder().decode(FrameRecipe.self, from: Data(metadata["cache.recipe"]!.utf8))
+  let stored = try JSONDecoder().decode(
+    FrameRecipe.self, from: Data(metadata["cache.recipe"]!.utf8))
   #expect(stored == recipe)
 
   // The checksum is the SHA-256 of the tensors' bytes in sorted name order, as documented for
@@ -144,9 +146,11 @@ func storedFramesReadBackExactly(output: FrameRecipe.Output) throws {
       try cache.update(source: source, recipe: recipe) { _ in frames }
     }
   }
-  #expect(throws: CacheError.inconsistentFrames(
-    path: cache.entryPath(recipeID: makeRecipe(output: .embeddingsAndTokens).id, source: source),
-    reason: "the recipe stores tokens but none were given")) {
+  #expect(
+    throws: CacheError.inconsistentFrames(
+      path: cache.entryPath(recipeID: makeRecipe(output: .embeddingsAndTokens).id, source: source),
+      reason: "the recipe stores tokens but none were given")
+  ) {
     try cache.update(source: source, recipe: makeRecipe(output: .embeddingsAndTokens)) { _ in
       makeFrames([0])
     }
@@ -168,7 +172,8 @@ private struct ComputeFailed: Error {}
   #expect(cache.frames(source: source, recipe: recipe, pts: [0, 40]).0 == makeFrames([0, 40]))
   // And the lock was released: the next writer does not wait forever.
   try store([80], in: cache, source: source, recipe: recipe)
-  #expect(cache.frames(source: source, recipe: recipe, pts: [0, 40, 80]).0 == makeFrames([0, 40, 80]))
+  #expect(
+    cache.frames(source: source, recipe: recipe, pts: [0, 40, 80]).0 == makeFrames([0, 40, 80]))
 }
 
 @Test func recipesAndSourcesDoNotShareEntries() throws {
@@ -198,10 +203,12 @@ private struct ComputeFailed: Error {}
   #expect(EmbeddingCache.resolveRoot(option: "/c", environment: ["MMENCODE_CACHE": "/m"]) == "/c")
   #expect(
     EmbeddingCache.resolveRoot(
-      option: nil, environment: home.merging(["MMENCODE_CACHE": "/m", "XDG_CACHE_HOME": "/x"]) { $1 })
+      option: nil,
+      environment: home.merging(["MMENCODE_CACHE": "/m", "XDG_CACHE_HOME": "/x"]) { $1 })
       == "/m")
   #expect(
-    EmbeddingCache.resolveRoot(option: nil, environment: home.merging(["XDG_CACHE_HOME": "/x"]) { $1 })
+    EmbeddingCache.resolveRoot(
+      option: nil, environment: home.merging(["XDG_CACHE_HOME": "/x"]) { $1 })
       == "/x/mmencode")
   // Empty values are unset; a relative XDG_CACHE_HOME is invalid (XDG base directory spec).
   #expect(

@@ -7,7 +7,8 @@ import Video
 private let abcSHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 /// A hasher over a records directory inside `directory` that counts the files it really hashes.
-private func countingHasher(_ directory: TemporaryDirectory, _ tally: Tally<String>) -> SourceHasher {
+private func countingHasher(_ directory: TemporaryDirectory, _ tally: Tally<String>) -> SourceHasher
+{
   SourceHasher(directory: directory.file("sources")) { path in
     tally.add(path)
     return try sha256(file: path)
@@ -119,7 +120,10 @@ private func settledFile(_ path: String, _ text: String, time: Date = lastYear) 
 @Test func aMissingSourceIsAnError() throws {
   let directory = try TemporaryDirectory()
   let hasher = SourceHasher(directory: directory.file("sources"))
-  #expect(throws: CacheError.unreadableSource(path: directory.file("none.mp4"), reason: "No such file or directory")) {
+  #expect(
+    throws: CacheError.unreadableSource(
+      path: directory.file("none.mp4"), reason: "No such file or directory")
+  ) {
     try hasher.contentHash(path: directory.file("none.mp4"))
   }
   #expect(throws: CacheError.unreadableSource(path: directory.path, reason: "not a regular file")) {

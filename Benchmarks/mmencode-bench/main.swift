@@ -2,5 +2,6 @@ let arguments = Array(CommandLine.arguments.dropFirst(2))
 switch CommandLine.arguments.dropFirst().first {
 case "speech": try SpeechBench.run(arguments)
 case "clip": try CLIPBench.run(arguments)
-default: print("usage: mmencode-bench speech|clip [options]")
+case "cache": try CacheBench.run(arguments)
+default: print("usage: mmencode-bench speech|clip|cache [options]")
 }

@@ -30,8 +30,11 @@ extension SpeechEncoder {
     let estimatedWindows = reader.stream.duration.map {
       Int((max($0, 0) * Double(AudioFrontEnd.sampleRate) / Double(AudioFrontEnd.samplesPerWindow)).rounded(.up))
     }
+    var last: ProgressReport? = nil
     func report(_ windows: Int, total: Int?) {
-      progress?(ProgressReport(item: path, completed: windows, total: total, unit: "windows"))
+      let next = ProgressReport(item: path, completed: windows, total: total, unit: "windows")
+      if next != last { progress?(next) }
+      last = next
     }
     report(0, total: estimatedWindows)
     let stream = LongSpeechEncoder(encoder: self) { window in

@@ -29,7 +29,7 @@ struct SpeechCommand: ParsableCommand {
       refused as soon as it is detected. halving, the default, suits any length.
 
       With several FILEs, -o is a directory that receives one output per file, named after it \
-      (talk.mp3 -> talk.safetensors, or talk/ with --format npy). A file that fails is reported \
+      (talk.mp3 -> talk.mp3.safetensors, or talk.mp3/ with --format npy). A file that fails is reported \
       on stderr and the others go on; the exit status is non-zero if any failed.
       """)
 
@@ -124,22 +124,20 @@ struct SpeechCommand: ParsableCommand {
   }
 
   /// With one input, `-o` is its output; with several, `-o` is a directory of outputs named after
-  /// each input without its extension (two inputs with the same name are refused up front).
+  /// each input's file name (two inputs with the same name are refused up front).
   private func outputPaths(for files: [String], output: String, format: OutputFormat) throws -> [String] {
     guard files.count > 1 else { return [output] }
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), !isDirectory.boolValue {
-      throw ValidationError("-o \(output) must be a directory when several files are given")
+      throw WeightError.unwritable(path: output, reason: "several inputs need -o to be a directory")
     }
     let suffix = format == .safetensors ? ".safetensors" : ""
-    let paths = files.map {
-      (output as NSString).appendingPathComponent(
-        (($0 as NSString).lastPathComponent as NSString).deletingPathExtension + suffix)
-    }
+    let paths = files.map { (output as NSString).appendingPathComponent(($0 as NSString).lastPathComponent + suffix) }
     var seen: [String: String] = [:]
     for (file, path) in zip(files, paths) {
       if let other = seen.updateValue(file, forKey: path) {
-        throw ValidationError("\(other) and \(file) would both be written to \(path); pass them in separate runs")
+        throw WeightError.unwritable(
+          path: path, reason: "both \(other) and \(file) would be written here; pass them in separate runs")
       }
     }
     return paths
@@ -164,7 +162,7 @@ func prepareParent(of path: String) throws {
 func reportFailure(of file: String, _ error: Error) {
   let text = ((error as? LocalizedError)?.errorDescription ?? String(describing: error))
     .replacingOccurrences(of: "\n", with: " ")
-  let line = text.hasPrefix(file) ? text : "\(file): \(text)"
+  let line = text.contains(file) ? text : "\(file): \(text)"
   FileHandle.standardError.write(Data("mmencode: \(line)\n".utf8))
 }
 

@@ -103,7 +103,7 @@ struct SpeechCommand: ParsableCommand {
     let fusionSeconds = seconds(ContinuousClock.now - encoded)
 
     var arrays = fused.arrays
-    if frames { arrays.append(NamedArray("frames", speech.frames)) }
+    if frames { arrays.append(NamedArray(FramesFile.tensorName, speech.frames)) }
     var metadata = metadata
     for (key, value) in fused.metadata { metadata["speech." + key] = value }
     metadata["speech.source"] = file

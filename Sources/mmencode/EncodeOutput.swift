@@ -129,4 +129,15 @@ extension OutputOptions {
     case .npy: return defaultName
     }
   }
+
+  /// ``path(defaultName:)``, after checking that its directory exists, so that a mistyped `-o`
+  /// fails before the encoding work rather than after it.
+  func checkedPath(defaultName: String) throws -> String {
+    let path = path(defaultName: defaultName)
+    let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    guard isDirectory(parent) else {
+      throw WeightError.unwritable(path: path, reason: "no directory \(parent)")
+    }
+    return path
+  }
 }

@@ -56,6 +56,7 @@ struct ImageCommand: ParsableCommand {
 
   func run() throws {
     let display = runtime.start()
+    let destination = try output.checkedPath(defaultName: Self.outputName)
     let directory = try model.directory()
     let encoder = try CLIPVisionEncoder.load(directory: directory)
     let configPath = (directory as NSString).appendingPathComponent(Self.preprocessorConfigFileName)
@@ -71,7 +72,7 @@ struct ImageCommand: ParsableCommand {
         path: configPath, shape: squareShape, modelInput: modelInput)
     }
 
-    var results = EncodedBatches(embedsName: "image_embeds", keepsHiddenStates: encoding.hidden)
+    var results = EncodedBatches(embedsName: Self.outputName, keepsHiddenStates: encoding.hidden)
     var failures = 0
     for batch in encoding.batches(count: images.count) {
       let paths = Array(images[batch])
@@ -101,8 +102,11 @@ struct ImageCommand: ParsableCommand {
     metadata["image.alpha"] = alpha.rawValue
     try writeOutput(
       results.arrays(normalize: encoding.normalize), metadata: metadata,
-      to: output.path(defaultName: "image_embeds"), format: output.format)
+      to: destination, format: output.format)
   }
+
+  /// The embeddings' array name, also the default output name.
+  static let outputName = "image_embeds"
 
   static let preprocessorConfigFileName = "preprocessor_config.json"
 }

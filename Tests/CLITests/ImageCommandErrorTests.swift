@@ -74,6 +74,14 @@ func unreadableOrNonImageInputFailsWithOneLine(index: Int) throws {
   #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["out.safetensors"])
 }
 
+@Test func outputInAMissingDirectoryFailsBeforeAnyWork() throws {
+  let out = "/nonexistent/embeddings/out.safetensors"
+  let result = try CLI.run(["image", Fixtures.goodImage, "-m", Fixtures.model("clip-tiny-a"), "-o", out])
+  #expect(result.status != 0)
+  let lines = result.stderr.split(separator: "\n")
+  #expect(lines.count == 1 && lines[0].contains(out + ": cannot write"), "stderr: \(result.stderr)")
+}
+
 // MARK: - Models
 
 /// A copy of clip-tiny-vision-proj (a CLIPVisionModelWithProjection, 100 kB) in a fresh directory,

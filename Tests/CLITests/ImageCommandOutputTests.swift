@@ -83,3 +83,19 @@ func withoutOutputOptionWritesToTheWorkingDirectory(format: String, expectedName
   #expect(progress.last?["completed"] as? Int == images.count)
   #expect(progress.last?["total"] as? Int == images.count)
 }
+
+@Test func barProgressCountsImages() throws {
+  let directory = try Fixtures.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let images = Array(repeating: Fixtures.goodImage, count: 3)
+  let result = try CLI.run(
+    ["image"] + images + [
+      "-m", Fixtures.model("clip-tiny-a"), "-o", directory.appendingPathComponent("o.safetensors").path,
+      "--progress", "bar", "--batch-size", "2",
+    ])
+  try #require(result.status == 0, "stderr: \(result.stderr)")
+  // The bar is redrawn in place and ends its line when the run finishes.
+  #expect(result.stderr.contains("images ["), "stderr: \(result.stderr)")
+  #expect(result.stderr.contains("3/3 images"), "stderr: \(result.stderr)")
+  #expect(result.stderr.hasSuffix("\n"))
+}

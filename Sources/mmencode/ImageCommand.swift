@@ -58,19 +58,9 @@ struct ImageCommand: ParsableCommand {
     let display = runtime.start()
     let destination = try output.checkedPath(defaultName: Self.outputName)
     let directory = try model.directory()
-    let encoder = try CLIPVisionEncoder.load(directory: directory)
-    let configPath = (directory as NSString).appendingPathComponent(Self.preprocessorConfigFileName)
-    var config = try PreprocessorConfig.load(contentsOf: configPath)
-    config.alphaPolicy = alpha.policy
-    let preprocessor = ImagePreprocessor(config: config)
+    let (encoder, preprocessor) = try loadModel(directory)
     let vision = encoder.config
     let modelInput = [vision.numChannels, vision.imageSize, vision.imageSize]
-    // A square image of the model's size is the likeliest to fit; if it does not, none does.
-    let squareShape = preprocessor.outputShape(width: vision.imageSize, height: vision.imageSize)
-    guard squareShape == modelInput else {
-      throw ImageCommandError.preprocessingDoesNotFitModel(
-        path: configPath, shape: squareShape, modelInput: modelInput)
-    }
 
     var results = EncodedBatches(embedsName: Self.outputName, keepsHiddenStates: encoding.hidden)
     var failures = 0
@@ -90,19 +80,45 @@ struct ImageCommand: ParsableCommand {
       // every bad one is reported in a single run.
       if failures == 0 { results.append(try encoder.encode(pixels: Tensor.stack(pixels))) }
       display.report(
-        ProgressReport(item: Self.progressItem, completed: batch.upperBound, total: images.count, unit: Self.progressItem))
+        ProgressReport(
+          item: Self.progressItem, completed: batch.upperBound, total: images.count, unit: Self.progressItem))
     }
     display.finish(item: Self.progressItem, summary: ["images": images.count, "failed": failures])
     if failures > 0 { throw ExitCode.failure }
 
-    var metadata = try standardMetadata(modelDirectory: directory, modelReference: model.model)
-    metadata.merge(encoding.metadata(command: "image")) { $1 }
-    metadata["image.inputs"] = String(
-      decoding: try JSONSerialization.data(withJSONObject: images, options: [.withoutEscapingSlashes]), as: UTF8.self)
-    metadata["image.alpha"] = alpha.rawValue
     try writeOutput(
-      results.arrays(normalize: encoding.normalize), metadata: metadata,
+      results.arrays(normalize: encoding.normalize), metadata: try metadata(modelDirectory: directory),
       to: destination, format: output.format)
+  }
+
+  /// The vision tower and the preprocessing of the checkpoint in `directory`, checked to fit
+  /// each other.
+  private func loadModel(_ directory: String) throws -> (CLIPVisionEncoder, ImagePreprocessor) {
+    // The tower first: a text-only checkpoint is reported as such, not as lacking a preprocessor.
+    let encoder = try CLIPVisionEncoder.load(directory: directory)
+    let configPath = (directory as NSString).appendingPathComponent(Self.preprocessorConfigFileName)
+    var config = try PreprocessorConfig.load(contentsOf: configPath)
+    config.alphaPolicy = alpha.policy
+    let preprocessor = ImagePreprocessor(config: config)
+    let vision = encoder.config
+    let modelInput = [vision.numChannels, vision.imageSize, vision.imageSize]
+    // A config that fits any image fits a square one of the model's size (without a crop, only
+    // images of the model's aspect ratio can fit), so this rejects the configs that fit none.
+    let squareShape = preprocessor.outputShape(width: vision.imageSize, height: vision.imageSize)
+    guard squareShape == modelInput else {
+      throw ImageCommandError.preprocessingDoesNotFitModel(
+        path: configPath, shape: squareShape, modelInput: modelInput)
+    }
+    return (encoder, preprocessor)
+  }
+
+  private func metadata(modelDirectory: String) throws -> [String: String] {
+    var metadata = try standardMetadata(modelDirectory: modelDirectory, modelReference: model.model)
+    metadata.merge(encoding.metadata(command: "image")) { $1 }
+    let inputs = try JSONSerialization.data(withJSONObject: images, options: [.withoutEscapingSlashes])
+    metadata["image.inputs"] = String(decoding: inputs, as: UTF8.self)
+    metadata["image.alpha"] = alpha.rawValue
+    return metadata
   }
 
   /// The embeddings' array name, also the default output name.

@@ -5,5 +5,7 @@ struct MMEncode: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mmencode",
     abstract: "Turn long videos, speech and text into embeddings.",
-    subcommands: [InfoCommand.self, SpeechCommand.self, FuseCommand.self, CacheCommand.self])
+    subcommands: [
+      ImageCommand.self, SpeechCommand.self, FuseCommand.self, CacheCommand.self, InfoCommand.self,
+    ])
 }

@@ -5,5 +5,5 @@ struct MMEncode: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mmencode",
     abstract: "Turn long videos, speech and text into embeddings.",
-    subcommands: [InfoCommand.self])
+    subcommands: [InfoCommand.self, TextCommand.self, ConvertCommand.self])
 }

@@ -6,6 +6,7 @@ struct MMEncode: ParsableCommand {
     commandName: "mmencode",
     abstract: "Turn long videos, speech and text into embeddings.",
     subcommands: [
-      ImageCommand.self, SpeechCommand.self, FuseCommand.self, CacheCommand.self, InfoCommand.self,
+      ImageCommand.self, TextCommand.self, SpeechCommand.self, FuseCommand.self, CacheCommand.self,
+      InfoCommand.self, ConvertCommand.self,
     ])
 }

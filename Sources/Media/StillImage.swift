@@ -66,12 +66,23 @@ public enum StillImage {
     return PixelImage(width: Int(decoded.width), height: Int(decoded.height), format: format, pixels: pixels)
   }
 
+  /// FFmpeg demuxers of single-picture files besides the `*_pipe` image demuxers (GIF as Pillow
+  /// reads it: the first frame).
+  private static let stillImageDemuxers: Set<String> = ["image2", "gif", "apng"]
+
   private static func readWithFFmpeg(path: String) throws -> PixelImage {
     let input: MediaInput
     do {
       input = try MediaInput(path: path)
     } catch MediaError.notMedia(_, let reason) {
       throw MediaError.notMedia(path: path, reason: "not an image FFmpeg can read: \(reason)")
+    }
+    // Pillow opens still-image files only; taking the first frame of a video would silently give
+    // an embedding of one arbitrary frame.
+    let demuxer = String(cString: input.context.pointee.iformat.pointee.name)
+    guard stillImageDemuxers.contains(demuxer) || demuxer.hasSuffix("_pipe") else {
+      throw MediaError.notMedia(
+        path: path, reason: "a \(demuxer) container, not a still image (use `mmencode video` for videos)")
     }
     guard let streamIndex = input.bestStream(AVMEDIA_TYPE_VIDEO) else {
       throw MediaError.notMedia(path: path, reason: "no image in it")

@@ -39,7 +39,8 @@ private let badInputs: [(path: String, problem: String)] = [
   // A text file named .png (the PNG signature check sends it to FFmpeg) and a text file.
   (CLI.fixture("images/not_image.png"), "Invalid PNG signature"),
   (CLI.root.appendingPathComponent("Package.swift").path, "not a media file"),
-  (CLI.fixture("media/tone.mp3"), "no image"),
+  (CLI.fixture("media/tone.mp3"), "not a still image"),
+  (CLI.fixture("media/sample.mp4"), "not a still image"),
   (CLI.fixture("images/truncated.png"), "truncated"),
   (CLI.fixture("images/truncated.jpg"), "decoding failed"),
 ]

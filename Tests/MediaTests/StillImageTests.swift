@@ -64,3 +64,15 @@ func jpegIsWithinThreeLevelsOfPillow(name: String) throws {
   }
   #expect(transparent > 0)
 }
+
+/// Pillow cannot open videos or audio as images; taking a video's first frame would hide a
+/// mistaken input behind a plausible embedding.
+@Test(arguments: ["sample.mp4", "tone.mp3", "vfr.mkv"])
+func videoAndAudioFilesAreNotStillImages(name: String) throws {
+  #expect {
+    try StillImage.read(path: Fixtures.media(name))
+  } throws: { error in
+    guard case .notMedia(_, let reason) = error as? MediaError else { return false }
+    return reason.contains("not a still image")
+  }
+}

@@ -5,5 +5,6 @@ struct MMEncode: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mmencode",
     abstract: "Turn long videos, speech and text into embeddings.",
-    subcommands: [InfoCommand.self])
+    subcommands: [VideoCommand.self, InfoCommand.self],
+    defaultSubcommand: VideoCommand.self)
 }

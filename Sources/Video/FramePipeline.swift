@@ -19,14 +19,14 @@ struct FramePipeline {
   ///
   /// - Parameter encoded: called after each batch with the number of frames encoded so far.
   /// - Returns: `embeddings` `[K, P]` and, when `tokens` is set, `tokens` `[K, 1 + patches, W]`,
-  ///   rows in the order of `positions`.
+  ///   rows in the order of `positions`; and the seconds spent in the vision tower.
   func run(
     reader: VideoReader, positions: [Int], encoded: (Int) -> Void
-  ) throws -> (embeddings: Tensor, tokens: Tensor?) {
+  ) throws -> (embeddings: Tensor, tokens: Tensor?, encoderSeconds: Double) {
     let projection = encoder.config.projectionDim
     guard !positions.isEmpty else {
       let tokenShape = [0, encoder.config.positionCount, encoder.config.hiddenSize]
-      return (Tensor(shape: [0, projection], scalars: []), tokens ? Tensor(shape: tokenShape, scalars: []) : nil)
+      return (Tensor(shape: [0, projection], scalars: []), tokens ? Tensor(shape: tokenShape, scalars: []) : nil, 0)
     }
     let queue = BoundedQueue<Batch>(capacity: queueDepth)
     let producer = Producer(reader: reader, preprocessor: preprocessor, positions: positions, batchSize: batchSize)
@@ -48,10 +48,13 @@ struct FramePipeline {
     embeddings.reserveCapacity(positions.count * projection)
     var tokenRows: [Float] = []
     var done = 0
+    var encoding = Duration.zero
     while true {
       switch queue.take() {
       case .pixels(let pixels):
+        let started = ContinuousClock.now
         let output = try encoder.encode(pixels: pixels)
+        encoding += ContinuousClock.now - started
         embeddings += output.embeds.scalars
         if tokens { tokenRows += output.lastHiddenState.scalars }
         done += pixels.shape[0]
@@ -63,7 +66,7 @@ struct FramePipeline {
         let tokenShape = [done, encoder.config.positionCount, encoder.config.hiddenSize]
         return (
           Tensor(shape: [done, projection], scalars: embeddings),
-          tokens ? Tensor(shape: tokenShape, scalars: tokenRows) : nil
+          tokens ? Tensor(shape: tokenShape, scalars: tokenRows) : nil, encoding.seconds
         )
       }
     }
@@ -158,4 +161,9 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
     condition.broadcast()
     condition.unlock()
   }
+}
+
+extension Duration {
+  /// The duration in seconds.
+  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -90,14 +90,16 @@ public final class VideoEmbedder: Sendable {
     var warnings: [CacheWarning] = []
     var fromCache = 0
     var encoded = 0
+    var encoderSeconds = 0.0
     func report() {
       progress?(ProgressReport(item: path, completed: fromCache + encoded, total: wanted.count, unit: "frames"))
     }
     func compute(_ positions: [Int]) throws -> FrameEmbeddings {
-      let (embeddings, tokens) = try pipeline.run(reader: reader, positions: positions) { done in
+      let (embeddings, tokens, seconds) = try pipeline.run(reader: reader, positions: positions) { done in
         encoded = done
         report()
       }
+      encoderSeconds = seconds
       return FrameEmbeddings(
         pts: positions.map { index.pts[$0] }, timestamps: positions.map(index.seconds(at:)),
         frameIndex: positions.map(Int64.init), embeddings: embeddings, tokens: tokens)
@@ -128,7 +130,7 @@ public final class VideoEmbedder: Sendable {
     let (embeddings, tokens) = gathered.assemble(rows)
     let counts = EmbeddingCounts(
       frames: rows.count, decoded: reader.framesDecoded, encoded: encoded, fromCache: fromCache,
-      seconds: seconds(since: started))
+      seconds: (ContinuousClock.now - started).seconds, encoderSeconds: encoderSeconds)
     return VideoEmbedding(
       path: path, source: source, stream: reader.stream, timeBase: index.timeBase, recipe: recipe,
       sampling: sampling, selection: selection, pts: rows, timestamps: selection.positions.map(index.seconds(at:)),
@@ -164,11 +166,6 @@ private func sourceSHA256(path: String) throws -> String {
   try sha256(file: path)
 }
 
-private func seconds(since start: ContinuousClock.Instant) -> Double {
-  let elapsed = ContinuousClock.now - start
-  return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-}
-
 /// Frame counts of one ``VideoEmbedder/embed(path:sampling:store:progress:)`` call, also
 /// written into the output metadata and the CLI's JSON progress.
 public struct EmbeddingCounts: Sendable, Equatable {
@@ -182,6 +179,8 @@ public struct EmbeddingCounts: Sendable, Equatable {
   public var fromCache: Int
   /// Wall time of the call.
   public var seconds: Double
+  /// Part of ``seconds`` spent in the vision tower (decoding runs alongside on another thread).
+  public var encoderSeconds: Double
 }
 
 /// Per-frame embeddings of one video, in the order the sampler chose the frames.
@@ -241,6 +240,7 @@ public struct VideoEmbedding: Sendable {
       "counts.encoded": String(counts.encoded),
       "counts.from_cache": String(counts.fromCache),
       "counts.seconds": String(format: "%.3f", counts.seconds),
+      "counts.encoder_seconds": String(format: "%.3f", counts.encoderSeconds),
     ]
     values.merge(sampling.metadata) { $1 }
     values.merge(selection.metadata) { $1 }

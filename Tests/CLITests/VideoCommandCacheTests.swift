@@ -1,0 +1,150 @@
+import Core
+import Foundation
+import Testing
+
+// Several `mmencode video` processes on one cache: writers killed at any moment leave no damaged
+// entry (`mmencode cache verify` checks every entry completely), and four processes on the same
+// inputs encode each frame once in total (from their JSON progress counts).
+//
+// These need the on-disk cache and its `mmencode cache` command (branch video-cache); they are
+// skipped, with that reason, in a build without them.
+
+private let model = CLI.fixture("models/clip-tiny-a")
+
+/// Whether this build has `mmencode cache` (listed among the root command's subcommands).
+private let hasCacheCommand: Bool = {
+  guard let help = try? CLI.run(["--help"]) else { return false }
+  return help.stdout.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("cache ") }
+}()
+
+private func temporaryDirectory() throws -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("video-cache-cli-\(UUID())")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  return url
+}
+
+/// A numbered-pattern video longer than the fixtures (`seconds` at 25 fps, 96x64), so entries
+/// with tokens take a while to write.
+private func longerVideo(in directory: URL, seconds: Int, name: String = "long.mp4") throws -> String {
+  let path = directory.appendingPathComponent(name).path
+  let ffmpeg = Process()
+  ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+  ffmpeg.arguments = [
+    "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=96x64:r=25:d=\(seconds)", "-c:v", "libx264",
+    "-preset", "veryfast", "-pix_fmt", "yuv420p", path,
+  ]
+  try ffmpeg.run()
+  ffmpeg.waitUntilExit()
+  #expect(ffmpeg.terminationStatus == 0)
+  return path
+}
+
+/// Starts `mmencode arguments...` without waiting; its output is discarded or captured.
+private func launch(_ arguments: [String], stderr: URL? = nil) throws -> Process {
+  let process = Process()
+  process.executableURL = CLI.executable
+  process.arguments = arguments
+  process.standardOutput = FileHandle.nullDevice
+  if let stderr {
+    _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
+    process.standardError = try FileHandle(forWritingTo: stderr)
+  } else {
+    process.standardError = FileHandle.nullDevice
+  }
+  try process.run()
+  return process
+}
+
+/// Whether some writer's temporary file exists under `cache` right now.
+private func temporaryFileExists(under cache: URL) -> Bool {
+  guard let files = FileManager.default.enumerator(atPath: cache.path) else { return false }
+  return files.contains { ($0 as? String)?.hasSuffix(".tmp") ?? false }
+}
+
+private func verify(_ cache: URL) throws -> CLI.Result {
+  try CLI.run(["cache", "verify", "--cache", cache.path])
+}
+
+@Test(.enabled(if: hasCacheCommand, "needs the on-disk cache and `mmencode cache`"))
+func writersKilledMidWriteLeaveNoDamagedEntry() throws {
+  let directory = try temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let video = try longerVideo(in: directory, seconds: 40)
+  let cache = directory.appendingPathComponent("cache")
+  var killedWhileWriting = 0
+  var generator = SystemRandomNumberGenerator()
+  let rounds = 20
+  for round in 0..<rounds {
+    // A new frame budget each round, so every run has frames to write (with tokens, so the
+    // entry is large and the write takes a while).
+    let process = try launch([
+      "video", video, "-m", model, "--fps", String(2 + round), "--tokens", "--cache", cache.path, "--progress", "none",
+      "-o", directory.appendingPathComponent("out-\(round).safetensors").path,
+    ])
+    if round % 2 == 0 {
+      // Kill the moment a temporary entry file appears (or after a few seconds).
+      let deadline = Date().addingTimeInterval(5)
+      while process.isRunning && Date() < deadline && !temporaryFileExists(under: cache) { usleep(200) }
+      if temporaryFileExists(under: cache) { killedWhileWriting += 1 }
+    } else {
+      usleep(UInt32.random(in: 0...400_000, using: &generator))
+    }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+  }
+  let check = try verify(cache)
+  #expect(check.status == 0, "cache verify: \(check.stdout)\(check.stderr)")
+  #expect(!check.stdout.contains("damaged "), "\(check.stdout)")
+  #expect(killedWhileWriting > 0, "no kill landed while a temporary entry file existed")
+
+  // The cache still works: a complete run succeeds and its entry verifies.
+  let finish = try CLI.run(["video", video, "-m", model, "--fps", "3", "--tokens", "--cache", cache.path,
+    "-o", directory.appendingPathComponent("final.safetensors").path])
+  #expect(finish.status == 0, "stderr: \(finish.stderr)")
+  #expect(try verify(cache).status == 0)
+}
+
+@Test(.enabled(if: hasCacheCommand, "needs the on-disk cache and `mmencode cache`"))
+func fourProcessesOnOneCacheEncodeEachFrameOnce() throws {
+  let directory = try temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let inputs = [try longerVideo(in: directory, seconds: 12), CLI.fixture("media/vfr.mkv")]
+  let cache = directory.appendingPathComponent("cache")
+  let logs = (0..<4).map { directory.appendingPathComponent("progress-\($0).jsonl") }
+  let processes = try logs.enumerated().map { i, log in
+    try launch(
+      ["video"] + inputs + [
+        "-m", model, "--fps", "10", "--cache", cache.path, "--progress", "json",
+        "-o", directory.appendingPathComponent("out-\(i)").path,
+      ], stderr: log)
+  }
+  for process in processes { process.waitUntilExit() }
+  #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+
+  var encoded: [String: Int] = [:]
+  for log in logs {
+    let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+    let done = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .filter { $0["event"] as? String == "done" }
+    #expect(done.count == inputs.count, "\(log.lastPathComponent): \(lines)")
+    for object in done {
+      encoded[object["item"] as? String ?? "", default: 0] += object["frames_encoded"] as? Int ?? 0
+    }
+  }
+  for input in inputs {
+    // Every process chose the same frames; together they encoded each distinct one once.
+    let stem = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
+    var chosen: [Set<Int64>] = []
+    for i in 0..<processes.count {
+      let file = try SafeTensorsFile(path: directory.appendingPathComponent("out-\(i)/\(stem).safetensors").path)
+      guard case .int64(let frames) = try file.array("frame_index").values else { throw CacheTestError.wrongType }
+      chosen.append(Set(frames))
+    }
+    #expect(Set(chosen).count == 1)
+    #expect(encoded[input] == chosen[0].count, "\(input): \(encoded[input] ?? 0) encodings of \(chosen[0].count) frames")
+  }
+  let check = try verify(cache)
+  #expect(check.status == 0, "cache verify: \(check.stdout)\(check.stderr)")
+}
+
+private enum CacheTestError: Error { case wrongType }

@@ -66,7 +66,7 @@ let package = Package(
     .testTarget(name: "CLIPTests", dependencies: ["Core", "Media", "CLIP"]),
     .testTarget(name: "SpeechTests", dependencies: ["Core", "Media", "Speech"]),
     .testTarget(name: "VideoTests", dependencies: ["Core", "Media", "CLIP", "Video"]),
-    .testTarget(name: "CLITests", dependencies: ["Core"]),
+    .testTarget(name: "CLITests", dependencies: ["Core", "Media", "CLIP", "Video"]),
   ],
   swiftLanguageModes: [.v6]
 )

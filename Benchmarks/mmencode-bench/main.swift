@@ -1,3 +1,9 @@
-if CommandLine.arguments.dropFirst().first == "speech" { try SpeechBench.run(Array(CommandLine.arguments.dropFirst(2))) }
-if CommandLine.arguments.dropFirst().first == "video" { try VideoBench.run(Array(CommandLine.arguments.dropFirst(2))) }
-print("benchmarks")
+let arguments = Array(CommandLine.arguments.dropFirst(2))
+switch CommandLine.arguments.dropFirst().first {
+case "speech": try SpeechBench.run(arguments)
+case "speech-long": try SpeechLongBench.run(arguments)
+case "clip": try CLIPBench.run(arguments)
+case "cache": try CacheBench.run(arguments)
+case "video": try VideoBench.run(arguments)
+default: print("usage: mmencode-bench speech|speech-long|clip|cache|video [options]")
+}

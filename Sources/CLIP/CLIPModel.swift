@@ -104,7 +104,7 @@ public enum CLIPCheckpointConfig: Sendable, Equatable {
     }
     let data: Data
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-      throw CLIPError.invalidConfig(path: path, reason: "unreadable: \(error.localizedDescription)")
+      throw CLIPError.invalidConfig(path: path, reason: "unreadable: \(describe(error))")
     }
     do {
       let header = try JSONDecoder().decode(ModelTypeField.self, from: data)
@@ -117,7 +117,7 @@ public enum CLIPCheckpointConfig: Sendable, Equatable {
       }
       return try decode(data)
     } catch let error as DecodingError {
-      throw CLIPError.invalidConfig(path: path, reason: describe(error))
+      throw CLIPError.invalidConfig(path: path, reason: decodingFailure(error))
     }
   }
 
@@ -143,8 +143,9 @@ public struct CLIPModel: Sendable {
   public let vision: CLIPVisionEncoder
 
   /// Loads both towers from a `CLIPModel` checkpoint directory, strictly: every tensor must be
-  /// present with the configured shape, and none may be left over except ``CLIPWeightNames``'s
-  /// ignored buffers. Float16 and BFloat16 weights are widened to Float32.
+  /// present with the configured shape, and none may be left over except the buffers inference
+  /// never reads (`logit_scale`, the `position_ids` that older transformers versions saved).
+  /// Float16 and BFloat16 weights are widened to Float32.
   ///
   /// Throws ``CLIPError`` for config problems (or a one-tower checkpoint) and ``WeightError``
   /// for weight-file problems; both name the file.
@@ -210,7 +211,7 @@ private func configPath(_ directory: String) -> String {
 }
 
 /// One line saying where in config.json decoding failed and why.
-private func describe(_ error: DecodingError) -> String {
+private func decodingFailure(_ error: DecodingError) -> String {
   func location(_ context: DecodingError.Context) -> String {
     let path = context.codingPath.map(\.stringValue).joined(separator: ".")
     return path.isEmpty ? "" : "\(path): "

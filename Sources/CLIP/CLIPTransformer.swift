@@ -1,16 +1,28 @@
 // Port of transformers 4.57 `models/clip/modeling_clip.py`: CLIPEncoder, CLIPEncoderLayer,
 // CLIPAttention and CLIPMLP, which the text and vision towers share, and the two leaf layers
-// (nn.Linear, nn.LayerNorm) every CLIP module is built from. Each layer reads its tensors through
-// a WeightReader scoped to its own checkpoint path, so the names here are the checkpoint's.
+// (nn.Linear, nn.LayerNorm) every CLIP module is built from. Each layer reads its tensors from a
+// source scoped to its own checkpoint path, so the names here are the checkpoint's.
 
 import Core
+
+/// Where CLIP modules get their tensors, by checkpoint name: a strict ``WeightReader`` over a
+/// checkpoint file, or an in-memory source (random weights for benchmarks, a converted state
+/// dict).
+package protocol CLIPWeightSource {
+  /// The source for sub-module `component`; names below it are joined with ".".
+  func scoped(_ component: String) -> Self
+  /// The tensor `name` under this scope, which must have exactly `shape`.
+  func callAsFunction(_ name: String, shape: [Int]) throws -> Tensor
+}
+
+extension WeightReader: CLIPWeightSource {}
 
 /// `nn.Linear` in PyTorch's layout: `weight` [out, in], `bias` [out] or none.
 struct Linear: Sendable {
   let weight: Tensor
   let bias: Tensor?
 
-  init(_ weights: WeightReader, inFeatures: Int, outFeatures: Int, bias: Bool = true) throws {
+  init(_ weights: some CLIPWeightSource, inFeatures: Int, outFeatures: Int, bias: Bool = true) throws {
     weight = try weights("weight", shape: [outFeatures, inFeatures])
     self.bias = bias ? try weights("bias", shape: [outFeatures]) : nil
   }
@@ -25,7 +37,7 @@ struct LayerNorm: Sendable {
   let bias: Tensor
   let eps: Float
 
-  init(_ weights: WeightReader, width: Int, eps: Double) throws {
+  init(_ weights: some CLIPWeightSource, width: Int, eps: Double) throws {
     weight = try weights("weight", shape: [width])
     bias = try weights("bias", shape: [width])
     self.eps = Float(eps)
@@ -49,8 +61,8 @@ struct EncoderSizes: Sendable {
 struct CLIPEncoder: Sendable {
   private let layers: [EncoderLayer]
 
-  /// Reads `layers.<i>.*` below `weights` (a reader scoped to the tower's `encoder`).
-  init(_ weights: WeightReader, sizes: EncoderSizes) throws {
+  /// Reads `layers.<i>.*` below `weights` (a source scoped to the tower's `encoder`).
+  init(_ weights: some CLIPWeightSource, sizes: EncoderSizes) throws {
     layers = try (0..<sizes.layers).map {
       try EncoderLayer(weights.scoped("layers").scoped(String($0)), sizes: sizes)
     }
@@ -72,7 +84,7 @@ private struct EncoderLayer: Sendable {
   let mlp: MLP
   let layerNorm2: LayerNorm
 
-  init(_ weights: WeightReader, sizes: EncoderSizes) throws {
+  init(_ weights: some CLIPWeightSource, sizes: EncoderSizes) throws {
     selfAttention = try SelfAttention(weights.scoped("self_attn"), sizes: sizes)
     layerNorm1 = try LayerNorm(weights.scoped("layer_norm1"), width: sizes.width, eps: sizes.eps)
     mlp = try MLP(weights.scoped("mlp"), sizes: sizes)
@@ -92,7 +104,7 @@ private struct SelfAttention: Sendable {
   let output: Linear
   let heads: Int
 
-  init(_ weights: WeightReader, sizes: EncoderSizes) throws {
+  init(_ weights: some CLIPWeightSource, sizes: EncoderSizes) throws {
     let w = sizes.width
     query = try Linear(weights.scoped("q_proj"), inFeatures: w, outFeatures: w)
     key = try Linear(weights.scoped("k_proj"), inFeatures: w, outFeatures: w)
@@ -114,7 +126,7 @@ private struct MLP: Sendable {
   let fc2: Linear
   let activation: CLIPActivation
 
-  init(_ weights: WeightReader, sizes: EncoderSizes) throws {
+  init(_ weights: some CLIPWeightSource, sizes: EncoderSizes) throws {
     fc1 = try Linear(weights.scoped("fc1"), inFeatures: sizes.width, outFeatures: sizes.intermediate)
     fc2 = try Linear(weights.scoped("fc2"), inFeatures: sizes.intermediate, outFeatures: sizes.width)
     activation = sizes.activation

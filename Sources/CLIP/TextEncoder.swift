@@ -30,6 +30,11 @@ public struct CLIPTextEncoder: Sendable {
   /// Throws ``WeightError`` for a missing tensor or one whose shape does not fit `config`.
   /// `config` must be valid (every config decoded from a file is).
   public init(config: CLIPTextConfig, weights: WeightReader) throws {
+    try self.init(config: config, source: weights)
+  }
+
+  /// Builds the tower from any tensor source with checkpoint names (see ``init(config:weights:)``).
+  package init(config: CLIPTextConfig, source weights: some CLIPWeightSource) throws {
     precondition(config.invariantViolation == nil, config.invariantViolation ?? "")
     self.config = config
     let w = config.hiddenSize
@@ -65,8 +70,12 @@ public struct CLIPTextEncoder: Sendable {
   /// - `tokenIDs`: `N` sequences of `T` ids each, `1 <= T <= maxPositionEmbeddings`, as the
   ///   tokenizer makes them (start-of-text, tokens, end-of-text, padding).
   /// - `attentionMask`: `N` rows of `T` flags, `false` at padding. Padded keys are hidden from
-  ///   every position, on top of the causal mask. Positions up to the first end-of-text are the
-  ///   same with or without it; the pooled output and embeds therefore are too.
+  ///   every position, on top of the causal mask. With right padding (what CLIP tokenizers make),
+  ///   positions up to the first end-of-text are the same with or without it, and so are the
+  ///   pooled output and embeds. With left padding, a position before the first unmasked token
+  ///   sees no key at all: its attention output is zero here, while transformers' additive
+  ///   `finfo.min` masks make it an average over masked keys. Only those padded rows of
+  ///   `lastHiddenState` differ; no other position attends to them.
   /// - Returns `lastHiddenState` `[N, T, W]` (after the final LayerNorm), `pooled` `[N, W]` (the
   ///   hidden state at ``poolingIndex(of:)``) and `embeds` `[N, P]` (pooled times the projection,
   ///   not normalized).

@@ -27,6 +27,11 @@ public struct CLIPVisionEncoder: Sendable {
   /// Throws ``WeightError`` for a missing tensor or one whose shape does not fit `config`.
   /// `config` must be valid (every config decoded from a file is).
   public init(config: CLIPVisionConfig, weights: WeightReader) throws {
+    try self.init(config: config, source: weights)
+  }
+
+  /// Builds the tower from any tensor source with checkpoint names (see ``init(config:weights:)``).
+  package init(config: CLIPVisionConfig, source weights: some CLIPWeightSource) throws {
     precondition(config.invariantViolation == nil, config.invariantViolation ?? "")
     self.config = config
     let w = config.hiddenSize

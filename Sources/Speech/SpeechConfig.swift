@@ -16,6 +16,10 @@ public enum SpeechError: Error, Equatable, LocalizedError {
   case invalidTargetLength(Int)
   /// The ladder schedule only reaches the lengths on its ladder.
   case targetNotOnLadder(target: Int, ladder: [Int])
+  /// The ladder schedule was asked to fuse more than one 30 s window of audio (spec 6.1).
+  case ladderNeedsOneWindow(path: String)
+  /// A frames file (for fusion alone) is not one float array `[T, D]`.
+  case invalidFramesFile(path: String, reason: String)
   /// Frames handed to fusion are not a `[T, D]` array of finite values.
   case invalidFrames(reason: String)
   /// A density function returned values that are not finite numbers in [0, 1].
@@ -32,6 +36,10 @@ public enum SpeechError: Error, Equatable, LocalizedError {
     case .targetNotOnLadder(let target, let ladder):
       "the ladder schedule cannot reach target length \(target); use one of "
         + ladder.map(String.init).joined(separator: ", ") + " or the halving schedule"
+    case .ladderNeedsOneWindow(let path):
+      "\(path): the ladder schedule is for at most one \(AudioFrontEnd.windowSeconds) s window of audio,"
+        + " and this input is longer; use the halving schedule"
+    case .invalidFramesFile(let path, let reason): "\(path): not a frames file: \(reason)"
     case .invalidFrames(let reason): "frames cannot be fused: \(reason)"
     case .invalidDensity(let reason): "content density is invalid: \(reason)"
     }

@@ -32,12 +32,18 @@ public struct SpeechFrames: Sendable {
   public var sampleCount: Int
   /// Frames per second of `frames`, for span times.
   public var framesPerSecond: Int
+  /// Most samples the stream held at once (see ``LongSpeechEncoder/peakBufferedSamples``).
+  public var peakBufferedSamples: Int
 
-  public init(frames: Tensor, windowCount: Int, sampleCount: Int, framesPerSecond: Int) {
+  public init(
+    frames: Tensor, windowCount: Int, sampleCount: Int, framesPerSecond: Int,
+    peakBufferedSamples: Int = 0
+  ) {
     self.frames = frames
     self.windowCount = windowCount
     self.sampleCount = sampleCount
     self.framesPerSecond = framesPerSecond
+    self.peakBufferedSamples = peakBufferedSamples
   }
 }
 
@@ -56,6 +62,9 @@ public final class LongSpeechEncoder {
   private var sampleCount = 0
   private var frameCount = 0
   private var finished = false
+  /// Most samples held at once: the window being filled plus the chunk being appended. However
+  /// long the stream, this stays within one window plus the largest chunk a caller passes.
+  public private(set) var peakBufferedSamples = 0
 
   /// - `onWindow`: called after each window is encoded, in order; an error it throws stops the
   ///   stream and comes out of the `append` or `finish` call that encoded the window.
@@ -68,6 +77,7 @@ public final class LongSpeechEncoder {
   /// Adds samples to the stream, encoding every window they complete.
   public func append(_ samples: UnsafeBufferPointer<Float>) throws {
     precondition(!finished, "append after finish")
+    peakBufferedSamples = max(peakBufferedSamples, pending.count + samples.count)
     var offset = 0
     while offset < samples.count {
       let take = min(AudioFrontEnd.samplesPerWindow - pending.count, samples.count - offset)
@@ -90,7 +100,7 @@ public final class LongSpeechEncoder {
     return SpeechFrames(
       frames: Tensor(shape: [frameCount, encoder.config.width], scalars: joined),
       windowCount: windowCount, sampleCount: sampleCount,
-      framesPerSecond: encoder.framesPerSecond)
+      framesPerSecond: encoder.framesPerSecond, peakBufferedSamples: peakBufferedSamples)
   }
 
   private func encodePending() throws {

@@ -1,6 +1,5 @@
 import CLIP
 import Core
-import Crypto
 import Foundation
 import Media
 
@@ -53,9 +52,8 @@ public final class VideoEmbedder: Sendable {
     self.batchSize = batchSize
     self.decoderThreads = decoderThreads
     recipe = FrameRecipe(
-      schema: FrameRecipe.currentSchema, decoder: MediaLibraries.versions, color: color,
-      preprocessing: PreprocessingRecipe(preprocessor.config), modelSHA256: try modelHash(directory: modelDirectory),
-      output: tokens ? .embeddingsAndTokens : .embeddings)
+      color: color, preprocessing: PreprocessingRecipe(preprocessor.config),
+      modelSHA256: try modelHash(directory: modelDirectory), output: tokens ? .embeddingsAndTokens : .embeddings)
     pipeline = FramePipeline(
       encoder: encoder, preprocessor: preprocessor, batchSize: batchSize, queueDepth: Self.queuedBatches,
       tokens: tokens)
@@ -82,7 +80,7 @@ public final class VideoEmbedder: Sendable {
     // they were the whole video would be a silent partial result.
     if let problem = index.end.problem { throw MediaError.truncated(path: path, reason: problem) }
     let selection = try sampling.select(from: index, videoFPS: averageFrameRate(reader), path: path)
-    let source = SourceID(sha256: try sourceSHA256(path: path), streamIndex: reader.stream.index)
+    let source = SourceID(sha256: try contentHash(path: path, store: store), streamIndex: reader.stream.index)
 
     let wanted = Array(Set(selection.positions)).sorted()
     let wantedPTS = Set(wanted.map { index.pts[$0] })
@@ -159,11 +157,11 @@ private func averageFrameRate(_ reader: VideoReader) -> Double {
   return Double(index.count - 1) / span
 }
 
-/// The source hash of the video at `path`.
-/// MERGE(video-cache): call the cache's memoized source hash (keyed by device, inode, size,
-/// mtime) here instead of reading the whole file every time.
-private func sourceSHA256(path: String) throws -> String {
-  try sha256(file: path)
+/// The SHA-256 of the file at `path`: remembered by the on-disk cache when there is one (so an
+/// unchanged hour of video is not read again), else computed.
+private func contentHash(path: String, store: (any EmbeddingStore)?) throws -> String {
+  if let cache = store as? EmbeddingCache { return try cache.sources.contentHash(path: path) }
+  return try sha256(file: path)
 }
 
 /// Frame counts of one ``VideoEmbedder/embed(path:sampling:store:progress:)`` call, also
@@ -223,14 +221,14 @@ public struct VideoEmbedding: Sendable {
   /// Where the arrays came from, as output metadata: source, recipe, frame counts, sampler and
   /// counts (the model's identity is the caller's to add).
   public var metadata: [String: String] {
-    let identity = recipeIdentity(recipe)
     var values: [String: String] = [
       "source.path": path,
       "source.sha256": source.sha256,
       "source.stream": String(source.streamIndex),
       "source.id": source.description,
-      "recipe": identity.json,
-      "recipe.id": identity.id,
+      // Encoding a recipe (plain values with string keys) cannot fail.
+      "recipe": String(decoding: try! recipe.json(), as: UTF8.self),
+      "recipe.id": recipe.id,
       "frames.indexed": String(stream.indexedFrameCount ?? 0),
       "frames.container": stream.containerFrameCount.map(String.init) ?? "unknown",
       "frames.used": "indexed",
@@ -246,18 +244,6 @@ public struct VideoEmbedding: Sendable {
     values.merge(selection.metadata) { $1 }
     return values
   }
-}
-
-/// The recipe as canonical JSON and its identifier.
-/// MERGE(video-cache): use the cache's canonical recipe serialization and `recipeID` here, so
-/// exports name the same id as cache entries.
-package func recipeIdentity(_ recipe: FrameRecipe) -> (json: String, id: String) {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-  // Encoding plain value types with string keys cannot fail.
-  let data = try! encoder.encode(recipe)
-  let id = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-  return (String(decoding: data, as: UTF8.self), id)
 }
 
 /// Frames collected by PTS from the store and from the encoder, then laid out in output order.

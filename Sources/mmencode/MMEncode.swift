@@ -5,6 +5,6 @@ struct MMEncode: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "mmencode",
     abstract: "Turn long videos, speech and text into embeddings.",
-    subcommands: [VideoCommand.self, InfoCommand.self],
+    subcommands: [VideoCommand.self, InfoCommand.self, SpeechCommand.self, FuseCommand.self, CacheCommand.self],
     defaultSubcommand: VideoCommand.self)
 }

@@ -92,7 +92,7 @@ struct VideoCommand: ParsableCommand {
     let reference = model ?? fromEnvironment ?? Self.defaultModel
     let directory = try resolveModelDirectory(reference)
     let embedder = try VideoEmbedder(modelDirectory: directory, tokens: tokens, batchSize: batchSize)
-    let store = try cache.store()
+    let store = cache.store()
     let modelMetadata = try standardMetadata(modelDirectory: directory, modelReference: reference)
     let destinations = try outputPaths(for: inputs)
 

@@ -165,3 +165,63 @@ private func weightError(editing edit: (inout [NamedArray]) -> Void) throws
       path: textOnly + "/config.json", modelType: "clip_text_model", tower: "vision")
   ) { try CLIPVisionEncoder.load(directory: textOnly) }
 }
+
+@Test func loadingWidensBFloat16Weights() throws {
+  // The same values stored as bfloat16 and as float32 must give identical outputs.
+  let (arrays, config) = try visionFixture()
+  let rounded = arrays.map { array -> (name: String, shape: [Int], bits: [UInt16]) in
+    guard case .float32(let values) = array.values else {
+      preconditionFailure("\(array.name) is not float32")
+    }
+    return (array.name, array.shape, values.map(bfloat16Bits))
+  }
+  let widened = rounded.map { entry in
+    NamedArray(
+      entry.name,
+      Tensor(shape: entry.shape, scalars: entry.bits.map { Float(bitPattern: UInt32($0) << 16) }))
+  }
+  let float32 = try writeCheckpoint(widened, config: config)
+  defer { try? FileManager.default.removeItem(at: float32) }
+  let bfloat16 = try EncoderFixtures.temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: bfloat16) }
+  try config.write(
+    to: bfloat16.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+  let weights = bfloat16.appendingPathComponent("model.safetensors").path
+  try writeBFloat16SafeTensors(rounded, to: weights)
+  #expect(try SafeTensorsFile(path: weights).entries.values.allSatisfy { $0.dtype == "BF16" })
+
+  let pixels = try EncoderFixtures.reference(EncoderFixtures.visionOnlyModel)
+    .tensor("vision.pixel_values")
+  let fromFloat32 = try CLIPVisionEncoder.load(directory: float32.path).encode(pixels: pixels)
+  let fromBFloat16 = try CLIPVisionEncoder.load(directory: bfloat16.path).encode(pixels: pixels)
+  #expect(fromBFloat16.lastHiddenState == fromFloat32.lastHiddenState)
+  #expect(fromBFloat16.embeds == fromFloat32.embeds)
+}
+
+/// The bfloat16 nearest to `value` (ties to even), as bits.
+private func bfloat16Bits(_ value: Float) -> UInt16 {
+  let bits = value.bitPattern
+  return UInt16((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16)
+}
+
+/// A safetensors file of bfloat16 tensors (Core's writer has no bfloat16 output).
+private func writeBFloat16SafeTensors(
+  _ tensors: [(name: String, shape: [Int], bits: [UInt16])], to path: String
+) throws {
+  var header: [String: Any] = [:]
+  var offset = 0
+  for tensor in tensors {
+    header[tensor.name] = [
+      "dtype": "BF16", "shape": tensor.shape, "data_offsets": [offset, offset + 2 * tensor.bits.count],
+    ]
+    offset += 2 * tensor.bits.count
+  }
+  let json = try JSONSerialization.data(withJSONObject: header)
+  var data = Data()
+  withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+  data.append(json)
+  for tensor in tensors {
+    for bits in tensor.bits { withUnsafeBytes(of: bits.littleEndian) { data.append(contentsOf: $0) } }
+  }
+  try data.write(to: URL(fileURLWithPath: path))
+}

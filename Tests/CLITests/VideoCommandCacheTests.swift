@@ -2,20 +2,11 @@ import Core
 import Foundation
 import Testing
 
-// Several `mmencode video` processes on one cache: writers killed at any moment leave no damaged
-// entry (`mmencode cache verify` checks every entry completely), and four processes on the same
-// inputs encode each frame once in total (from their JSON progress counts).
-//
-// These need the on-disk cache and its `mmencode cache` command (branch video-cache); they are
-// skipped, with that reason, in a build without them.
+// `mmencode video` over the on-disk cache: later runs reuse frames; writers killed at any moment
+// leave no damaged entry (`mmencode cache verify` checks every entry completely); four processes
+// on the same inputs encode each frame once in total (from their JSON progress counts).
 
 private let model = CLI.fixture("models/clip-tiny-a")
-
-/// Whether this build has `mmencode cache` (listed among the root command's subcommands).
-private let hasCacheCommand: Bool = {
-  guard let help = try? CLI.run(["--help"]) else { return false }
-  return help.stdout.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("cache ") }
-}()
 
 private func temporaryDirectory() throws -> URL {
   let url = FileManager.default.temporaryDirectory.appendingPathComponent("video-cache-cli-\(UUID())")
@@ -65,8 +56,42 @@ private func verify(_ cache: URL) throws -> CLI.Result {
   try CLI.run(["cache", "verify", "--cache", cache.path])
 }
 
-@Test(.enabled(if: hasCacheCommand, "needs the on-disk cache and `mmencode cache`"))
-func writersKilledMidWriteLeaveNoDamagedEntry() throws {
+/// The `done` objects of `--progress json` output.
+private func doneEvents(_ stderr: String) -> [[String: Any]] {
+  stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    .filter { $0["event"] as? String == "done" }
+}
+
+@Test func laterRunsTakeFramesFromTheCache() throws {
+  let directory = try temporaryDirectory()
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let cache = directory.appendingPathComponent("cache").path
+  let video = CLI.fixture("media/sample.mp4")
+  func run(fps: Int, _ name: String) throws -> (counts: [String: Any], file: SafeTensorsFile) {
+    let out = directory.appendingPathComponent(name).path
+    let result = try CLI.run([video, "-m", model, "--fps", String(fps), "--cache", cache, "--progress", "json", "-o", out])
+    #expect(result.status == 0, "stderr: \(result.stderr)")
+    return (try #require(doneEvents(result.stderr).last), try SafeTensorsFile(path: out))
+  }
+  let first = try run(fps: 2, "first.safetensors")
+  #expect(first.counts["frames_encoded"] as? Int == 6)
+  // The same run again: nothing decoded or encoded, the same embeddings.
+  let again = try run(fps: 2, "again.safetensors")
+  #expect(again.counts["frames_encoded"] as? Int == 0 && again.counts["frames_decoded"] as? Int == 0)
+  #expect(again.counts["frames_from_cache"] as? Int == 6)
+  #expect(try again.file.tensor("embeddings") == first.file.tensor("embeddings"))
+  // Twice the frames: ticks every 0.25 s include the 0.5 s ones, so six are new.
+  let double = try run(fps: 4, "double.safetensors")
+  #expect(double.counts["frames_encoded"] as? Int == 6 && double.counts["frames_from_cache"] as? Int == 6)
+  #expect(double.file.metadata["recipe.id"] == first.file.metadata["recipe.id"])
+  // The export names the cache entry that holds its frames.
+  let entries = try FileManager.default.subpathsOfDirectory(atPath: cache).filter { $0.hasSuffix(".safetensors") }
+  let recipe = try #require(first.file.metadata["recipe.id"])
+  let source = try #require(first.file.metadata["source.sha256"])
+  #expect(entries.count == 1 && entries[0].contains(recipe) && entries[0].contains(source), "\(entries)")
+}
+
+@Test func writersKilledMidWriteLeaveNoDamagedEntry() throws {
   let directory = try temporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let video = try longerVideo(in: directory, seconds: 40)
@@ -110,8 +135,7 @@ func writersKilledMidWriteLeaveNoDamagedEntry() throws {
   #expect(final.status == 0 && final.stdout.contains("1 entries sound"), "cache verify: \(final.stdout)")
 }
 
-@Test(.enabled(if: hasCacheCommand, "needs the on-disk cache and `mmencode cache`"))
-func fourProcessesOnOneCacheEncodeEachFrameOnce() throws {
+@Test func fourProcessesOnOneCacheEncodeEachFrameOnce() throws {
   let directory = try temporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let inputs = [try longerVideo(in: directory, seconds: 12), CLI.fixture("media/vfr.mkv")]

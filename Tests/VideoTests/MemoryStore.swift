@@ -17,11 +17,6 @@ final class MemoryStore: EmbeddingStore, @unchecked Sendable {
   /// Whether nothing has been stored.
   var isEmpty: Bool { lock.withLock { entries.isEmpty } }
 
-  /// Frames held for `source` under `recipe`.
-  func count(source: SourceID, recipe: FrameRecipe) -> Int {
-    lock.withLock { entries[Key(source: source, recipe: recipe)]?.count ?? 0 }
-  }
-
   func frames(source: SourceID, recipe: FrameRecipe, pts: Set<Int64>) -> (FrameEmbeddings?, [CacheWarning]) {
     let entry = lock.withLock { entries[Key(source: source, recipe: recipe)] }
     guard let entry else { return (nil, []) }

@@ -5,20 +5,37 @@ import Testing
 import Video
 
 // Frame reuse through an EmbeddingStore (MemoryStore, a real in-memory implementation of the
-// protocol): what a run takes from the store is never decoded or encoded again, and what it
-// computes is stored. Counts come from the pipeline's own accounting (EmbeddingCounts).
+// protocol, and the on-disk EmbeddingCache): what a run takes from the store is never decoded or
+// encoded again, and what it computes is stored. Counts come from the pipeline's own accounting
+// (EmbeddingCounts).
 
 private let video = Fixtures.media("h264_bframes.mp4")
 
-@Test func aSecondRunEncodesNothingAndGivesTheSameEmbeddings() throws {
-  let store = MemoryStore()
+/// The stores the reuse tests run against.
+enum StoreKind: String, CaseIterable, Sendable {
+  case memory, disk
+
+  /// A fresh, empty store; `directory` must outlive it.
+  func make(in directory: TemporaryDirectory) -> any EmbeddingStore {
+    switch self {
+    case .memory: MemoryStore()
+    case .disk: EmbeddingCache(root: directory.file("cache"))
+    }
+  }
+}
+
+@Test(arguments: StoreKind.allCases)
+func aSecondRunEncodesNothingAndGivesTheSameEmbeddings(kind: StoreKind) throws {
+  let directory = try TemporaryDirectory()
+  let store = kind.make(in: directory)
   let embedder = try VideoEmbedder(modelDirectory: Fixtures.model)
   let sampling = FrameSampling(formula: .uniform, budget: .fps(5))
   let first = try embedder.embed(path: video, sampling: sampling, store: store)
   #expect(first.counts.encoded == 12)
   #expect(first.counts.fromCache == 0)
   #expect(first.counts.decoded >= 12)
-  #expect(store.count(source: first.source, recipe: embedder.recipe) == 12)
+  let (stored, _) = store.frames(source: first.source, recipe: embedder.recipe, pts: Set(first.pts))
+  #expect(stored?.count == 12)
 
   let second = try embedder.embed(path: video, sampling: sampling, store: store)
   #expect(second.counts.encoded == 0)
@@ -28,12 +45,14 @@ private let video = Fixtures.media("h264_bframes.mp4")
   #expect(second.pts == first.pts)
 }
 
-@Test(arguments: [
+@Test(arguments: StoreKind.allCases, [
   (FrameSampling(formula: .uniform, budget: .fps(2)), FrameSampling(formula: .uniform, budget: .fps(4))),
   (FrameSampling(formula: .hf, budget: .count(6)), FrameSampling(formula: .hf, budget: .count(12))),
 ])
-func doublingTheBudgetEncodesOnlyTheNewFrames(smaller: FrameSampling, larger: FrameSampling) throws {
-  let store = MemoryStore()
+func doublingTheBudgetEncodesOnlyTheNewFrames(kind: StoreKind, budgets: (smaller: FrameSampling, larger: FrameSampling)) throws {
+  let (smaller, larger) = budgets
+  let directory = try TemporaryDirectory()
+  let store = kind.make(in: directory)
   let embedder = try VideoEmbedder(modelDirectory: Fixtures.model)
   let first = try embedder.embed(path: video, sampling: smaller, store: store)
   let second = try embedder.embed(path: video, sampling: larger, store: store)
@@ -60,8 +79,10 @@ func doublingTheBudgetEncodesOnlyTheNewFrames(smaller: FrameSampling, larger: Fr
   #expect(withTokens.tokens?.shape == [3, 17, 48])
 }
 
-@Test func processesSharingAStoreEncodeEachFrameOnce() throws {
-  let store = MemoryStore()
+@Test(arguments: StoreKind.allCases)
+func threadsSharingAStoreEncodeEachFrameOnce(kind: StoreKind) throws {
+  let directory = try TemporaryDirectory()
+  let store = kind.make(in: directory)
   let embedder = try VideoEmbedder(modelDirectory: Fixtures.model)
   let sampling = FrameSampling(formula: .uniform, budget: .fps(10))
   let results = Results()

@@ -48,7 +48,7 @@ struct VideoCommand: ParsableCommand {
   @Option(help: "Take this many frames per second of video (default 1 with the uniform sampler).")
   var fps: Double?
 
-  @Option(help: "How frames are chosen: uniform, hf, qwen, vila, llava.")
+  @Option(help: "How frames are chosen (see above).")
   var sampler: SamplerFormula = .uniform
 
   @Option(help: ArgumentHelp("Only frames from this time on (seconds, stream clock).", valueName: "seconds"))

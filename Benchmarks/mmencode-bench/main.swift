@@ -4,5 +4,6 @@ case "speech": try SpeechBench.run(arguments)
 case "speech-long": try SpeechLongBench.run(arguments)
 case "clip": try CLIPBench.run(arguments)
 case "cache": try CacheBench.run(arguments)
-default: print("usage: mmencode-bench speech|speech-long|clip|cache [options]")
+case "video": try VideoBench.run(arguments)
+default: print("usage: mmencode-bench speech|speech-long|clip|cache|video [options]")
 }

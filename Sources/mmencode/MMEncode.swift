@@ -6,7 +6,8 @@ struct MMEncode: ParsableCommand {
     commandName: "mmencode",
     abstract: "Turn long videos, speech and text into embeddings.",
     subcommands: [
-      ImageCommand.self, TextCommand.self, SpeechCommand.self, FuseCommand.self, CacheCommand.self,
-      InfoCommand.self, ConvertCommand.self,
-    ])
+      VideoCommand.self, ImageCommand.self, TextCommand.self, SpeechCommand.self, FuseCommand.self,
+      CacheCommand.self, InfoCommand.self, ConvertCommand.self,
+    ],
+    defaultSubcommand: VideoCommand.self)
 }

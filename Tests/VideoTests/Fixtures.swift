@@ -1,0 +1,64 @@
+import Core
+import Foundation
+import Media
+
+/// Paths of the committed fixtures: media from fixtures/make_media.sh and gen_media_reference.py,
+/// models from gen_clip.py, video references from gen_video.py.
+enum Fixtures {
+  /// The repository root: the nearest directory above this file that holds Package.swift.
+  static let root: URL = {
+    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+      directory.deleteLastPathComponent()
+    }
+    return directory
+  }()
+
+  static func path(_ relative: String) -> String { root.appendingPathComponent("fixtures/\(relative)").path }
+  static func media(_ name: String) -> String { path("media/\(name)") }
+  /// A PNG of one video frame written by the ffmpeg CLI with the frame's own conversion filter.
+  static func framePNG(_ stem: String) -> String { path("media/reference/frames/\(stem).png") }
+  static func videoReference(_ name: String) -> String { path("reference/video/\(name)") }
+  /// The tiny CLIPModel checkpoint whose vision tower the video tests encode with.
+  static let model = path("models/clip-tiny-a")
+
+  /// A JSON document written by gen_video.py.
+  static func json<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
+    try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: videoReference(name))))
+  }
+
+  /// A fresh empty directory; the caller removes it.
+  static func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("video-tests-\(UUID())")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+}
+
+/// The frame number make_media.sh's pattern draws: eight bars across the top half, most
+/// significant bit left, bright for 1. Read at each bar's centre, a quarter of the way down.
+func drawnFrameNumber(_ image: PixelImage) -> Int {
+  precondition(image.format == .rgb)
+  var number = 0
+  for bit in 0..<8 {
+    let x = Int((Double(bit) + 0.5) * Double(image.width) / 8)
+    let y = image.height / 4
+    let offset = (y * image.width + x) * 3
+    let level = (Int(image.pixels[offset]) + Int(image.pixels[offset + 1]) + Int(image.pixels[offset + 2])) / 3
+    number = number * 2 + (level > 128 ? 1 : 0)
+  }
+  return number
+}
+
+/// Largest absolute elementwise difference; `.infinity` when the shapes differ.
+func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
+  guard a.shape == b.shape else { return .infinity }
+  return zip(a.scalars, b.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}
+
+/// A constant-frame-rate index of `count` frames, one tick of `1/rate` s apart, starting at 0.
+func syntheticIndex(frames count: Int, rate: Int) -> FrameIndex {
+  FrameIndex(
+    timeBase: Rational(1, rate), pts: (0..<count).map(Int64.init), keyframes: [0],
+    source: .packets, end: .endOfFile)
+}

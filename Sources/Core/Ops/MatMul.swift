@@ -76,7 +76,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
   let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
   precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight \(weight.shape)")
   precondition(bias == nil || bias!.shape == [outFeatures], "linear: bias \(bias!.shape)")
-  let rows = x.count / max(inFeatures, 1)
+  let rows = x.shape.dropLast().reduce(1, *)
   return x.scalars.withUnsafeBufferPointer { px in
     weight.scalars.withUnsafeBufferPointer { pw in
       Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures]) { py in

@@ -22,17 +22,24 @@ let conv1dCases: [Conv1dCase] = [
   Conv1dCase(batch: 1, inChannels: 5, length: 3, outChannels: 3, kernel: 3),
   Conv1dCase(batch: 1, inChannels: 5, length: 1, outChannels: 3, kernel: 3, padding: 1),
   Conv1dCase(batch: 2, inChannels: 7, length: 31, outChannels: 11, kernel: 1, bias: false),
-  Conv1dCase(batch: 1, inChannels: 13, length: 17, outChannels: 19, kernel: 7, stride: 2, padding: 3),
+  Conv1dCase(
+    batch: 1, inChannels: 13, length: 17, outChannels: 19, kernel: 7, stride: 2, padding: 3),
   Conv1dCase(batch: 1, inChannels: 3, length: 8, outChannels: 2, kernel: 2, stride: 2),
-  Conv1dCase(batch: 2, inChannels: 1, length: 100, outChannels: 4, kernel: 9, stride: 4, padding: 4),
-  Conv1dCase(batch: 1, inChannels: 16, length: 29, outChannels: 16, kernel: 3, stride: 1, padding: 5),
+  Conv1dCase(
+    batch: 2, inChannels: 1, length: 100, outChannels: 4, kernel: 9, stride: 4, padding: 4),
+  Conv1dCase(
+    batch: 1, inChannels: 16, length: 29, outChannels: 16, kernel: 3, stride: 1, padding: 5),
   Conv1dCase(batch: 4, inChannels: 6, length: 11, outChannels: 6, kernel: 11),
   Conv1dCase(batch: 1, inChannels: 20, length: 60, outChannels: 24, kernel: 3, padding: 1),
-  Conv1dCase(batch: 1, inChannels: 24, length: 60, outChannels: 24, kernel: 3, stride: 2, padding: 1),
-  Conv1dCase(batch: 1, inChannels: 24, length: 61, outChannels: 24, kernel: 3, stride: 2, padding: 1),
+  Conv1dCase(
+    batch: 1, inChannels: 24, length: 60, outChannels: 24, kernel: 3, stride: 2, padding: 1),
+  Conv1dCase(
+    batch: 1, inChannels: 24, length: 61, outChannels: 24, kernel: 3, stride: 2, padding: 1),
   Conv1dCase(batch: 2, inChannels: 3, length: 5, outChannels: 2, kernel: 3, stride: 5, padding: 1),
-  Conv1dCase(batch: 1, inChannels: 2, length: 2, outChannels: 3, kernel: 5, padding: 2, bias: false),
-  Conv1dCase(batch: 1, inChannels: 67, length: 37, outChannels: 5, kernel: 3, stride: 2, padding: 1),
+  Conv1dCase(
+    batch: 1, inChannels: 2, length: 2, outChannels: 3, kernel: 5, padding: 2, bias: false),
+  Conv1dCase(
+    batch: 1, inChannels: 67, length: 37, outChannels: 5, kernel: 3, stride: 2, padding: 1),
   Conv1dCase(batch: 0, inChannels: 2, length: 4, outChannels: 3, kernel: 3),
 ]
 
@@ -43,7 +50,8 @@ func conv1dMatchesReference(index: Int, c: Conv1dCase) {
   let weight = randomTensor([c.outChannels, c.inChannels, c.kernel], seed: seed + 1)
   let bias = c.bias ? randomTensor([c.outChannels], seed: seed + 2) : nil
   let fast = conv1d(x, weight: weight, bias: bias, stride: c.stride, padding: c.padding)
-  let reference = Reference.conv1d(x, weight: weight, bias: bias, stride: c.stride, padding: c.padding)
+  let reference = Reference.conv1d(
+    x, weight: weight, bias: bias, stride: c.stride, padding: c.padding)
   let (atol, rtol) = gemmTolerance(c.inChannels * c.kernel)
   expectClose(fast, reference, atol: atol, rtol: rtol, c.testDescription)
 }

@@ -99,13 +99,17 @@ func softmaxMatchesReference(index: Int, c: NormalizationCase) {
       [-1.34163542, -0.794423613, 0.0236059033, -1.04163542]
     ),
     ([3, 3, 3], [2, 2, 2], [0.5, -0.5, 1], [0.5, -0.5, 1]),
-    ([1e4, -1e4, 3e4, 0], [1, 1, 1, 1], [0, 0, 0, 0], [0.169030851, -1.18321596, 1.52127766, -0.507092553]),
+    (
+      [1e4, -1e4, 3e4, 0], [1, 1, 1, 1], [0, 0, 0, 0],
+      [0.169030851, -1.18321596, 1.52127766, -0.507092553]
+    ),
   ]
   for c in cases {
     let n = c.input.count
     let y = layerNorm(
       Tensor(shape: [1, n], scalars: c.input), weight: Tensor(shape: [n], scalars: c.weight),
       bias: Tensor(shape: [n], scalars: c.bias), eps: 1e-5)
-    expectClose(y, Tensor(shape: [1, n], scalars: c.expected), atol: 1e-6, rtol: 1e-5, "\(c.input)")
+    expectClose(
+      y, Tensor(shape: [1, n], scalars: c.expected), atol: 1e-6, rtol: 1e-5, "\(c.input)")
   }
 }

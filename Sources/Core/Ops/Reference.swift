@@ -103,7 +103,8 @@ package enum Reference {
 
   /// See ``add(_:_:)``.
   package static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-    Tensor(shape: a.shape, scalars: zip(a.scalars, b.scalars).map { Float(Double($0) + Double($1)) })
+    Tensor(
+      shape: a.shape, scalars: zip(a.scalars, b.scalars).map { Float(Double($0) + Double($1)) })
   }
 
   /// See ``attention(query:key:value:heads:causal:keyMask:)``.

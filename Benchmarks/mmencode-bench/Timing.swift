@@ -1,23 +1,15 @@
 import Core
 
-/// Median wall-clock seconds of each body, after `warmUp` untimed rounds (first-touch page
-/// faults, BLAS buffers, thread start-up). Rounds interleave the bodies, so load from other
-/// processes falls on all of them alike and their ratios stay fair.
-func medianSeconds(warmUp: Int = 2, repeats: Int = 9, _ bodies: [() -> Void]) -> [Double] {
-  for _ in 0..<warmUp { for body in bodies { body() } }
-  let clock = ContinuousClock()
-  var times = [[Double]](repeating: [], count: bodies.count)
-  for _ in 0..<repeats {
-    for (i, body) in bodies.enumerated() {
-      let elapsed = clock.measure(body).components
-      times[i].append(Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18)
-    }
-  }
-  return times.map { $0.sorted()[repeats / 2] }
-}
-
+/// Median wall-clock seconds of `repeats` back-to-back runs of `body`, after `warmUp` untimed runs
+/// (first-touch page faults, BLAS buffers, waking the workers).
 func medianSeconds(warmUp: Int = 2, repeats: Int = 9, _ body: () -> Void) -> Double {
-  withoutActuallyEscaping(body) { medianSeconds(warmUp: warmUp, repeats: repeats, [$0])[0] }
+  for _ in 0..<warmUp { body() }
+  let clock = ContinuousClock()
+  let times = (0..<repeats).map { _ in
+    let elapsed = clock.measure(body).components
+    return Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+  }
+  return times.sorted()[repeats / 2]
 }
 
 /// Keeps the optimizer from dropping a computation whose result is otherwise unused.

@@ -41,6 +41,10 @@ let conv1dCases: [Conv1dCase] = [
   Conv1dCase(
     batch: 1, inChannels: 67, length: 37, outChannels: 5, kernel: 3, stride: 2, padding: 1),
   Conv1dCase(batch: 0, inChannels: 2, length: 4, outChannels: 3, kernel: 3),
+  // Large enough for the GEMM to be split across threads.
+  Conv1dCase(batch: 2, inChannels: 64, length: 203, outChannels: 64, kernel: 3, padding: 1),
+  Conv1dCase(
+    batch: 1, inChannels: 64, length: 405, outChannels: 48, kernel: 3, stride: 2, padding: 1),
 ]
 
 @Test(arguments: conv1dCases.enumerated().map { $0 })

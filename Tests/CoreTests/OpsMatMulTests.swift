@@ -46,6 +46,15 @@ let matMulCases: [MatMulCase] = [
   MatMulCase(batch: [7], m: 1, k: 1, n: 1, sharedB: false),
   MatMulCase(batch: [16], m: 50, k: 64, n: 50, transposeB: true, sharedB: false),
   MatMulCase(batch: [3], m: 127, k: 67, n: 61),
+  // Large enough to be split across threads: by columns (n >= m) or by rows, with block edges
+  // that are not multiples of the alignment.
+  MatMulCase(batch: [], m: 40, k: 300, n: 333, transposeB: true),
+  MatMulCase(batch: [], m: 45, k: 301, n: 250),
+  MatMulCase(batch: [], m: 333, k: 200, n: 40, transposeA: true),
+  MatMulCase(batch: [], m: 290, k: 250, n: 35, transposeA: true, transposeB: true),
+  MatMulCase(batch: [2], m: 150, k: 100, n: 170, transposeB: true, sharedB: false),
+  MatMulCase(batch: [], m: 0, k: 3, n: 4),
+  MatMulCase(batch: [2], m: 3, k: 0, n: 4),
 ]
 
 @Test(arguments: matMulCases.enumerated().map { $0 })
@@ -99,6 +108,7 @@ let linearCases: [LinearCase] = [
   LinearCase(leading: [4], inFeatures: 0, outFeatures: 3, bias: true),
   LinearCase(leading: [4], inFeatures: 0, outFeatures: 3, bias: false),
   LinearCase(leading: [300], inFeatures: 257, outFeatures: 263, bias: true),
+  LinearCase(leading: [4, 5], inFeatures: 300, outFeatures: 401, bias: true),
 ]
 
 @Test(arguments: linearCases.enumerated().map { $0 })

@@ -5,6 +5,11 @@ import COpenBLAS
 /// `op(A)` is `[m, k]` (A stored `[k, m]` when `transposeA`), `op(B)` is `[k, n]` (B stored `[n, k]`
 /// when `transposeB`). Leading dimensions let callers address column blocks (one attention head)
 /// in place.
+///
+/// Large products are split into ``Threads/count`` blocks of C's longer side, each a
+/// single-threaded `cblas_sgemm` on its own worker (see ``Threads`` for why OpenBLAS's own
+/// threading is not used). Splitting the longer side repeats the packing of the smaller operand
+/// only. Inside a parallel loop the product runs whole on the calling worker.
 package func sgemm(
   m: Int, n: Int, k: Int,
   a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
@@ -18,10 +23,59 @@ package func sgemm(
     for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
     return
   }
+  let splitColumns = n >= m
+  let side = splitColumns ? n : m
+  let parts = min(
+    Threads.count, m * n * k / minimumMultiplyAddsPerPart, side / gemmBlockAlignment)
+  if parts <= 1 || Threads.isInParallelLoop {
+    blasSgemm(m, n, k, a, lda, transposeA, b, ldb, transposeB, c, ldc, alpha, beta)
+    return
+  }
+  Threads.parallelFor(parts) { range in
+    for part in range {
+      // Block edges on multiples of the alignment keep BLAS in its full-width kernels.
+      let start = part * side / parts / gemmBlockAlignment * gemmBlockAlignment
+      let end =
+        part == parts - 1
+        ? side : (part + 1) * side / parts / gemmBlockAlignment * gemmBlockAlignment
+      if splitColumns {
+        blasSgemm(
+          m, end - start, k, a, lda, transposeA, transposeB ? b + start * ldb : b + start, ldb,
+          transposeB, c + start, ldc, alpha, beta)
+      } else {
+        blasSgemm(
+          end - start, n, k, transposeA ? a + start : a + start * lda, lda, transposeA, b, ldb,
+          transposeB, c + start * ldc, ldc, alpha, beta)
+      }
+    }
+  }
+}
+
+/// One `cblas_sgemm` call with OpenBLAS's own threading at ``Threads/count`` threads: the
+/// baseline that benchmarks hold Core's split GEMMs against. Nothing else may call BLAS meanwhile.
+package func openBLASThreadedSgemm(
+  m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+  transposeB: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+  openblas_set_num_threads(Int32(Threads.count))
+  defer { openblas_set_num_threads(1) }
+  blasSgemm(m, n, k, a, lda, false, b, ldb, transposeB, c, ldc, 1, 0)
+}
+
+private func blasSgemm(
+  _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ transposeA: Bool,
+  _ b: UnsafePointer<Float>, _ ldb: Int, _ transposeB: Bool, _ c: UnsafeMutablePointer<Float>,
+  _ ldc: Int, _ alpha: Float, _ beta: Float
+) {
   cblas_sgemm(
     CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
+
+/// Below this many multiply-adds (about 20 µs on one core) a block is not worth a thread.
+private let minimumMultiplyAddsPerPart = 1 << 20
+/// Blocks of C start on multiples of this many rows or columns.
+private let gemmBlockAlignment = 16
 
 /// Matrix product over the last two axes.
 ///
@@ -44,6 +98,7 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
   precondition(
     sharedB || Array(b.shape.dropLast(2)) == batchShape,
     "matmul batch axes differ: \(a.shape) x \(b.shape)")
+  if batch * m * n == 0 || k == 0 { return Tensor(repeating: 0, shape: batchShape + [m, n]) }
   return a.scalars.withUnsafeBufferPointer { pa in
     b.scalars.withUnsafeBufferPointer { pb in
       Tensor(uninitializedShape: batchShape + [m, n]) { pc in
@@ -54,11 +109,21 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
             transposeB: transposeB, c: pc.baseAddress!, ldc: n)
           return
         }
-        for i in 0..<batch {
+        let (a, b, c) = (pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
+        let product = { (i: Int) in
           sgemm(
-            m: m, n: n, k: k, a: pa.baseAddress! + i * ar * ac, lda: ac, transposeA: transposeA,
-            b: pb.baseAddress! + (sharedB ? 0 : i * br * bc), ldb: bc, transposeB: transposeB,
-            c: pc.baseAddress! + i * m * n, ldc: n)
+            m: m, n: n, k: k, a: a + i * ar * ac, lda: ac, transposeA: transposeA,
+            b: b + (sharedB ? 0 : i * br * bc), ldb: bc, transposeB: transposeB, c: c + i * m * n,
+            ldc: n)
+        }
+        let work = max(m * n * k, 1)
+        if work >= minimumMultiplyAddsPerPart * Threads.count {
+          for i in 0..<batch { product(i) }  // each product is split across the workers
+        } else {
+          // Products too small to split run side by side instead.
+          Threads.parallelFor(batch, grain: max(1, minimumMultiplyAddsPerPart / work)) { range in
+            for i in range { product(i) }
+          }
         }
       }
     }
@@ -76,7 +141,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
   let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
   precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight \(weight.shape)")
   precondition(bias == nil || bias!.shape == [outFeatures], "linear: bias \(bias!.shape)")
-  let rows = x.count / max(inFeatures, 1)
+  let rows = x.shape.dropLast().reduce(1, *)
   return x.scalars.withUnsafeBufferPointer { px in
     weight.scalars.withUnsafeBufferPointer { pw in
       Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures]) { py in

@@ -18,10 +18,6 @@ private func temporaryDirectory() throws -> URL {
   return url
 }
 
-private func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
-  guard a.shape == b.shape else { return .infinity }
-  return zip(a.scalars, b.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
-}
 
 @Test func oneVideoWritesTheExportLayoutWithMetadata() throws {
   let directory = try temporaryDirectory()

@@ -35,19 +35,6 @@ final class TemporaryDirectory {
   }
 }
 
-/// SplitMix64: a tiny seeded generator so randomized tests repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 /// The bytes of a safetensors file with the given header text and data section.
 func safeTensorsBytes(header: String, data: [UInt8] = [], declaredLength: UInt64? = nil) -> Data {
   var out = Data()

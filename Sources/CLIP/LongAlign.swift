@@ -166,7 +166,9 @@ public struct LongAlignEncoder: Sendable {
       return LongAlignOutput(
         hiddenStates: Tensor(shape: [rows, width], scalars: states[t]),
         segmentIDs: owners[t] + repeatElement(Self.padRowSegment, count: fill),
-        embeds: embedSums.map { Tensor(shape: [projection], scalars: $0[t].map { Float($0 / count) }) },
+        embeds: embedSums.map {
+          Tensor(shape: [projection], scalars: $0[t].map { Float($0 / count) })
+        },
         segments: segmented[t], rowCount: rowCounts[t])
     }
   }

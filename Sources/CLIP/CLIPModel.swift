@@ -1,6 +1,6 @@
 // Loading CLIP checkpoints in the layout transformers' `save_pretrained` writes (config.json plus
-// model.safetensors or a sharded index) for `CLIPModel`, `CLIPTextModelWithProjection` and
-// `CLIPVisionModelWithProjection`; port of the loading side of transformers 4.57
+// model.safetensors or a sharded index) for `CLIPModel`, `CLIPTextModel(WithProjection)` and
+// `CLIPVisionModel(WithProjection)`; port of the loading side of transformers 4.57
 // `models/clip/modeling_clip.py`.
 
 import Core
@@ -16,9 +16,10 @@ public struct CLIPEncoderOutput: Sendable {
   public var pooled: Tensor
   /// `[N, P]`: `pooled` times the projection, not normalized. transformers' `text_embeds` /
   /// `image_embeds` of the WithProjection models, `get_text_features` / `get_image_features`.
-  public var embeds: Tensor
+  /// Nil for a tower without a projection (`CLIPTextModel`, `CLIPVisionModel`).
+  public var embeds: Tensor?
 
-  public init(lastHiddenState: Tensor, pooled: Tensor, embeds: Tensor) {
+  public init(lastHiddenState: Tensor, pooled: Tensor, embeds: Tensor?) {
     self.lastHiddenState = lastHiddenState
     self.pooled = pooled
     self.embeds = embeds
@@ -45,21 +46,74 @@ enum CLIPWeightNames {
   ]
 }
 
-/// A checkpoint's config.json, told apart by its `model_type`.
+/// Whether a one-tower checkpoint's tower ends in its projection, as config.json's `architectures`
+/// (the transformers class that saved it) says. transformers gives `CLIPTextModel` and
+/// `CLIPTextModelWithProjection` one `model_type` (and the vision classes another), so the
+/// `model_type` alone cannot tell.
+public enum CLIPTowerArchitecture: String, Sendable, Equatable {
+  /// `CLIPTextModelWithProjection` / `CLIPVisionModelWithProjection`: the projection tensor must
+  /// be there.
+  case withProjection
+  /// `CLIPTextModel` / `CLIPVisionModel` (Stable Diffusion's text encoder, LLaVA-style vision
+  /// towers): pooled output and hidden states, no embeddings; a projection tensor in the weights
+  /// is unused, hence an error, as transformers would not load it either.
+  case withoutProjection
+  /// No `architectures` (absent, null or empty, as in hand-written configs): the weights decide,
+  /// by whether they hold the projection tensor.
+  case unspecified
+
+  /// The class names of each tower that config.json's `architectures` may hold.
+  static let textClasses: [String: Self] = [
+    "CLIPTextModelWithProjection": .withProjection, "CLIPTextModel": .withoutProjection,
+  ]
+  static let visionClasses: [String: Self] = [
+    "CLIPVisionModelWithProjection": .withProjection, "CLIPVisionModel": .withoutProjection,
+  ]
+
+  /// What `architectures` in `data` says, looked up in `classes`. transformers writes the one
+  /// class that saved the checkpoint; a first entry naming another class is an error.
+  fileprivate static func decode(_ data: Data, classes: [String: Self]) throws -> Self {
+    let names = try JSONDecoder().decode(ArchitecturesField.self, from: data).architectures ?? []
+    guard let name = names.first else { return .unspecified }
+    guard let architecture = classes[name] else {
+      throw DecodingError.dataCorrupted(
+        .init(
+          codingPath: [ArchitecturesField.CodingKeys.architectures],
+          debugDescription:
+            "'\(name)' is not a class of this tower (known: "
+            + classes.keys.sorted().joined(separator: ", ") + ")"))
+    }
+    return architecture
+  }
+
+  private struct ArchitecturesField: Decodable {
+    let architectures: [String]?
+    enum CodingKeys: String, CodingKey { case architectures }
+  }
+}
+
+/// A checkpoint's config.json, told apart by its `model_type` (and, for one tower, by its
+/// `architectures`).
 public enum CLIPCheckpointConfig: Sendable, Equatable {
-  /// `CLIPModel`: both towers, sharing the model's `projection_dim`.
+  /// `CLIPModel`: both towers, sharing the model's `projection_dim`, both with their projection.
   case clip(CLIPConfig)
-  /// `CLIPTextModelWithProjection`: the text tower only.
-  case text(CLIPTextConfig)
-  /// `CLIPVisionModelWithProjection`: the vision tower only.
-  case vision(CLIPVisionConfig)
+  /// `CLIPTextModelWithProjection` or `CLIPTextModel`: the text tower only.
+  case text(CLIPTextConfig, CLIPTowerArchitecture)
+  /// `CLIPVisionModelWithProjection` or `CLIPVisionModel`: the vision tower only.
+  case vision(CLIPVisionConfig, CLIPTowerArchitecture)
 
   /// The decoders of the config.json layouts this module reads, by `model_type`.
   static let registry: [String: @Sendable (Data) throws -> CLIPCheckpointConfig] = [
     CLIPConfig.modelType: { .clip(try JSONDecoder().decode(CLIPConfig.self, from: $0)) },
-    CLIPTextConfig.modelType: { .text(try JSONDecoder().decode(CLIPTextConfig.self, from: $0)) },
+    CLIPTextConfig.modelType: {
+      .text(
+        try JSONDecoder().decode(CLIPTextConfig.self, from: $0),
+        try .decode($0, classes: CLIPTowerArchitecture.textClasses))
+    },
     CLIPVisionConfig.modelType: {
-      .vision(try JSONDecoder().decode(CLIPVisionConfig.self, from: $0))
+      .vision(
+        try JSONDecoder().decode(CLIPVisionConfig.self, from: $0),
+        try .decode($0, classes: CLIPTowerArchitecture.visionClasses))
     },
   ]
 
@@ -79,7 +133,7 @@ public enum CLIPCheckpointConfig: Sendable, Equatable {
   public var textTower: CLIPTextConfig? {
     switch self {
     case .clip(let config): config.textTower
-    case .text(let config): config
+    case .text(let config, _): config
     case .vision: nil
     }
   }
@@ -89,14 +143,23 @@ public enum CLIPCheckpointConfig: Sendable, Equatable {
     switch self {
     case .clip(let config): config.visionTower
     case .text: nil
-    case .vision(let config): config
+    case .vision(let config, _): config
+    }
+  }
+
+  /// Whether the checkpoint's towers end in their projections (`CLIPModel`'s always do).
+  public var architecture: CLIPTowerArchitecture {
+    switch self {
+    case .clip: .withProjection
+    case .text(_, let architecture), .vision(_, let architecture): architecture
     }
   }
 
   /// Reads and validates `directory/config.json`.
   ///
   /// Throws ``CLIPError/missingFile(path:)``, ``CLIPError/invalidConfig(path:reason:)`` (bad
-  /// JSON, wrong value types, impossible sizes) or ``CLIPError/unknownModelType(path:modelType:known:)``.
+  /// JSON, wrong value types, impossible sizes, an `architectures` class of another tower) or
+  /// ``CLIPError/unknownModelType(path:modelType:known:)``.
   public static func load(directory: String) throws -> CLIPCheckpointConfig {
     let path = (directory as NSString).appendingPathComponent(fileName)
     guard FileManager.default.fileExists(atPath: path) else {
@@ -118,6 +181,19 @@ public enum CLIPCheckpointConfig: Sendable, Equatable {
       return try decode(data)
     } catch let error as DecodingError {
       throw CLIPError.invalidConfig(path: path, reason: decodingFailure(error))
+    }
+  }
+
+  /// Whether a tower of this checkpoint has its projection, given the reader scoped to the
+  /// projection module (`text_projection`, `visual_projection`): as ``architecture`` says, or,
+  /// when config.json names no class, whether the weights hold the projection's tensor. Either
+  /// way an inconsistent checkpoint then fails loading: a WithProjection class without the
+  /// tensor on the missing tensor, a plain class with it on the unused one.
+  fileprivate func hasProjection(_ projection: WeightReader) -> Bool {
+    switch architecture {
+    case .withProjection: true
+    case .withoutProjection: false
+    case .unspecified: projection.contains("weight")
     }
   }
 
@@ -167,8 +243,10 @@ public struct CLIPModel: Sendable {
 }
 
 extension CLIPTextEncoder {
-  /// Loads the text tower from a `CLIPModel` or `CLIPTextModelWithProjection` checkpoint
-  /// directory, strictly (a dual-encoder checkpoint's vision tensors are left unread).
+  /// Loads the text tower from a `CLIPModel`, `CLIPTextModelWithProjection` or `CLIPTextModel`
+  /// checkpoint directory, strictly (a dual-encoder checkpoint's vision tensors are left
+  /// unread). Whether the tower has its projection follows config.json's `architectures` (see
+  /// ``CLIPTowerArchitecture``); ``hasProjection`` says which.
   ///
   /// Throws ``CLIPError`` for config problems (or a vision-only checkpoint) and ``WeightError``
   /// for weight-file problems; both name the file.
@@ -179,7 +257,9 @@ extension CLIPTextEncoder {
         path: configPath(directory), modelType: checkpoint.modelType, tower: "text")
     }
     let weights = WeightReader(try Checkpoint(path: directory))
-    let encoder = try CLIPTextEncoder(config: config, weights: weights)
+    let encoder = try CLIPTextEncoder(
+      config: config, weights: weights,
+      withProjection: checkpoint.hasProjection(weights.scoped(CLIPWeightNames.textProjection)))
     try weights.verifyAllUsed(
       except: checkpoint.unreadPrefixes(loading: CLIPWeightNames.textTower))
     return encoder
@@ -187,8 +267,10 @@ extension CLIPTextEncoder {
 }
 
 extension CLIPVisionEncoder {
-  /// Loads the vision tower from a `CLIPModel` or `CLIPVisionModelWithProjection` checkpoint
-  /// directory, strictly (a dual-encoder checkpoint's text tensors are left unread).
+  /// Loads the vision tower from a `CLIPModel`, `CLIPVisionModelWithProjection` or
+  /// `CLIPVisionModel` checkpoint directory, strictly (a dual-encoder checkpoint's text tensors
+  /// are left unread). Whether the tower has its projection follows config.json's
+  /// `architectures` (see ``CLIPTowerArchitecture``); ``hasProjection`` says which.
   ///
   /// Throws ``CLIPError`` for config problems (or a text-only checkpoint) and ``WeightError``
   /// for weight-file problems; both name the file.
@@ -199,7 +281,9 @@ extension CLIPVisionEncoder {
         path: configPath(directory), modelType: checkpoint.modelType, tower: "vision")
     }
     let weights = WeightReader(try Checkpoint(path: directory))
-    let encoder = try CLIPVisionEncoder(config: config, weights: weights)
+    let encoder = try CLIPVisionEncoder(
+      config: config, weights: weights,
+      withProjection: checkpoint.hasProjection(weights.scoped(CLIPWeightNames.visualProjection)))
     try weights.verifyAllUsed(
       except: checkpoint.unreadPrefixes(loading: CLIPWeightNames.visionTower))
     return encoder

@@ -41,8 +41,9 @@ public struct LongAlignOutput: Sendable {
   /// `R` entries: the index in ``segments`` of the segment each row comes from, -1 for pad rows.
   public var segmentIDs: [Int]
   /// `[P]`: the mean of the segments' L2-normalized projected embeddings, not re-normalized
-  /// (LongAlign's Denscore reward; LongSD's conditioning has no pooled vector).
-  public var embeds: Tensor
+  /// (LongAlign's Denscore reward; LongSD's conditioning has no pooled vector). Nil when the
+  /// tower has no projection, as SD 1.5's `CLIPTextModel`, the tower LongSD runs, has not.
+  public var embeds: Tensor?
   public var segments: [TextSegment]
   /// Rows before cutting or filling: one start-of-text row plus the content rows per segment.
   public var rowCount: Int
@@ -130,7 +131,9 @@ public struct LongAlignEncoder: Sendable {
     var states = segmented.map { _ in [Float]() }
     var owners = segmented.map { _ in [Int]() }
     var rowCounts = segmented.map { _ in 0 }
-    var embedSums = segmented.map { _ in [Double](repeating: 0, count: projection) }
+    // Per text, the sum of its segments' normalized embeddings; nil without a projection.
+    var embedSums = encoder.hasProjection
+      ? segmented.map { _ in [Double](repeating: 0, count: projection) } : nil
 
     for start in stride(from: 0, to: queue.count, by: options.batchSize) {
       let batch = queue[start..<min(start + options.batchSize, queue.count)]
@@ -148,9 +151,9 @@ public struct LongAlignEncoder: Sendable {
           states[t] += output.lastHiddenState.scalars[first..<(first + taken * width)]
           owners[t] += repeatElement(entry.segment, count: taken)
         }
-        output.embeds.withRow(b) { embed in
+        output.embeds?.withRow(b) { embed in
           let norm = max(Double(embed.reduce(0) { $0 + $1 * $1 }.squareRoot()), Self.normEpsilon)
-          for c in 0..<projection { embedSums[t][c] += Double(embed[c]) / norm }
+          for c in 0..<projection { embedSums![t][c] += Double(embed[c]) / norm }
         }
       }
       progress?(ProgressReport(item: item, completed: start + batch.count, total: queue.count, unit: "segments"))
@@ -163,7 +166,9 @@ public struct LongAlignEncoder: Sendable {
       return LongAlignOutput(
         hiddenStates: Tensor(shape: [rows, width], scalars: states[t]),
         segmentIDs: owners[t] + repeatElement(Self.padRowSegment, count: fill),
-        embeds: Tensor(shape: [projection], scalars: embedSums[t].map { Float($0 / count) }),
+        embeds: embedSums.map {
+          Tensor(shape: [projection], scalars: $0[t].map { Float($0 / count) })
+        },
         segments: segmented[t], rowCount: rowCounts[t])
     }
   }

@@ -9,8 +9,8 @@ public struct TextBatchOutput: Sendable {
   public var lastHiddenState: Tensor?
   /// `[N, W]`: the hidden state at each text's pooling position.
   public var pooled: Tensor
-  /// `[N, P]`: `pooled` times the projection, not normalized.
-  public var embeds: Tensor
+  /// `[N, P]`: `pooled` times the projection, not normalized; nil without a projection.
+  public var embeds: Tensor?
 }
 
 extension CLIPTextEncoder {
@@ -31,7 +31,7 @@ extension CLIPTextEncoder {
     let length = texts.first?.ids.count ?? 0
     var hidden: [Float] = []
     var pooled: [Float] = []
-    var embeds: [Float] = []
+    var embeds: [Float]? = hasProjection ? [] : nil
     for start in stride(from: 0, to: texts.count, by: batchSize) {
       let batch = texts[start..<min(start + batchSize, texts.count)]
       // Start-of-text, content and end-of-text: everything a pooled row can see.
@@ -42,13 +42,13 @@ extension CLIPTextEncoder {
       let output = try encode(tokenIDs: ids, attentionMask: mask)
       if keepHiddenStates { hidden += output.lastHiddenState.scalars }
       pooled += output.pooled.scalars
-      embeds += output.embeds.scalars
+      if let projected = output.embeds { embeds! += projected.scalars }
       progress?(ProgressReport(item: item, completed: start + batch.count, total: texts.count, unit: "texts"))
     }
     let n = texts.count
     return TextBatchOutput(
       lastHiddenState: keepHiddenStates ? Tensor(shape: [n, length, width], scalars: hidden) : nil,
       pooled: Tensor(shape: [n, width], scalars: pooled),
-      embeds: Tensor(shape: [n, projection], scalars: embeds))
+      embeds: embeds.map { Tensor(shape: [n, projection], scalars: $0) })
   }
 }

@@ -1,16 +1,19 @@
 // Port of transformers 4.57 `models/clip/modeling_clip.py`: CLIPTextEmbeddings, CLIPTextTransformer
-// and the text projection of CLIPModel / CLIPTextModelWithProjection (`get_text_features`).
+// (all of CLIPTextModel) and the text projection of CLIPModel / CLIPTextModelWithProjection
+// (`get_text_features`).
 
 import Core
 
 /// CLIP's text tower: token ids in, hidden states, the pooled end-of-text state and its projection
-/// out, equal to transformers' `CLIPTextModelWithProjection`.
+/// out, equal to transformers' `CLIPTextModelWithProjection`, or without the projection to
+/// `CLIPTextModel` (see ``hasProjection``).
 ///
 /// Any sequence length from 1 to ``CLIPTextConfig/maxPositionEmbeddings`` is accepted, so the same
 /// encoder serves CLIP's 77 positions and longer tables such as Long-CLIP's (see
 /// ``replacingPositionEmbedding(_:)``).
 public struct CLIPTextEncoder: Sendable {
-  /// The tower's sizes; `projectionDim` is the width of ``CLIPEncoderOutput/embeds``.
+  /// The tower's sizes; `projectionDim` is the width of ``CLIPEncoderOutput/embeds`` when the
+  /// tower has its projection.
   public private(set) var config: CLIPTextConfig
   /// `[V, W]`.
   private let tokenEmbedding: Tensor
@@ -18,23 +21,28 @@ public struct CLIPTextEncoder: Sendable {
   public private(set) var positionEmbedding: Tensor
   private let encoder: CLIPEncoder
   private let finalLayerNorm: LayerNorm
-  private let projection: Linear
+  /// Nil for a `CLIPTextModel`.
+  private let projection: Linear?
 
   /// The `eos_token_id` of configs written before transformers PR #24773, which pool at the
   /// largest id instead (CLIP's end-of-text is the largest id of its vocabulary).
   private static let legacyEOSTokenID = 2
 
-  /// Reads the tower's tensors below `weights`: `text_model.*` and `text_projection.weight`, the
-  /// names shared by `CLIPModel` and `CLIPTextModelWithProjection` checkpoints.
+  /// Reads the tower's tensors below `weights`: `text_model.*` and, `withProjection`,
+  /// `text_projection.weight`; the names shared by `CLIPModel`, `CLIPTextModelWithProjection`
+  /// and `CLIPTextModel` checkpoints.
   ///
   /// Throws ``WeightError`` for a missing tensor or one whose shape does not fit `config`.
   /// `config` must be valid (every config decoded from a file is).
-  public init(config: CLIPTextConfig, weights: WeightReader) throws {
-    try self.init(config: config, source: weights)
+  public init(config: CLIPTextConfig, weights: WeightReader, withProjection: Bool = true) throws {
+    try self.init(config: config, source: weights, withProjection: withProjection)
   }
 
-  /// Builds the tower from any tensor source with checkpoint names (see ``init(config:weights:)``).
-  package init(config: CLIPTextConfig, source weights: some CLIPWeightSource) throws {
+  /// Builds the tower from any tensor source with checkpoint names (see
+  /// ``init(config:weights:withProjection:)``).
+  package init(
+    config: CLIPTextConfig, source weights: some CLIPWeightSource, withProjection: Bool = true
+  ) throws {
     precondition(config.invariantViolation == nil, config.invariantViolation ?? "")
     self.config = config
     let w = config.hiddenSize
@@ -46,10 +54,15 @@ public struct CLIPTextEncoder: Sendable {
     encoder = try CLIPEncoder(model.scoped("encoder"), sizes: config.encoderSizes)
     finalLayerNorm = try LayerNorm(
       model.scoped("final_layer_norm"), width: w, eps: config.layerNormEps)
-    projection = try Linear(
-      weights.scoped(CLIPWeightNames.textProjection), inFeatures: w,
-      outFeatures: config.projectionDim, bias: false)
+    projection =
+      withProjection
+      ? try Linear(
+        weights.scoped(CLIPWeightNames.textProjection), inFeatures: w,
+        outFeatures: config.projectionDim, bias: false) : nil
   }
+
+  /// Whether the tower ends in its projection, so that outputs carry ``CLIPEncoderOutput/embeds``.
+  public var hasProjection: Bool { projection != nil }
 
   /// This encoder with another position table, `[positions, W]`, whose row count becomes
   /// ``CLIPTextConfig/maxPositionEmbeddings`` (Long-CLIP's stretched 248-row table, say).
@@ -78,7 +91,7 @@ public struct CLIPTextEncoder: Sendable {
   ///   `lastHiddenState` differ; no other position attends to them.
   /// - Returns `lastHiddenState` `[N, T, W]` (after the final LayerNorm), `pooled` `[N, W]` (the
   ///   hidden state at ``poolingIndex(of:)``) and `embeds` `[N, P]` (pooled times the projection,
-  ///   not normalized).
+  ///   not normalized; nil without a projection).
   public func encode(tokenIDs: [[Int]], attentionMask: [[Bool]]? = nil) throws
     -> CLIPEncoderOutput
   {
@@ -87,7 +100,7 @@ public struct CLIPTextEncoder: Sendable {
       return CLIPEncoderOutput(
         lastHiddenState: Tensor(repeating: 0, shape: [0, 0, w]),
         pooled: Tensor(repeating: 0, shape: [0, w]),
-        embeds: Tensor(repeating: 0, shape: [0, config.projectionDim]))
+        embeds: projection.map { _ in Tensor(repeating: 0, shape: [0, config.projectionDim]) })
     }
     try validate(tokenIDs: tokenIDs, length: length, attentionMask: attentionMask)
     let n = tokenIDs.count
@@ -117,7 +130,8 @@ public struct CLIPTextEncoder: Sendable {
         }
       }
     }
-    return CLIPEncoderOutput(lastHiddenState: hidden, pooled: pooled, embeds: projection(pooled))
+    return CLIPEncoderOutput(
+      lastHiddenState: hidden, pooled: pooled, embeds: projection.map { $0(pooled) })
   }
 
   /// The position of `ids` whose final hidden state is the pooled output, as transformers 4.57

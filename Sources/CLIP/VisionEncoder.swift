@@ -1,13 +1,15 @@
 // Port of transformers 4.57 `models/clip/modeling_clip.py`: CLIPVisionEmbeddings (without
-// position interpolation), CLIPVisionTransformer and the visual projection of CLIPModel /
-// CLIPVisionModelWithProjection (`get_image_features`).
+// position interpolation), CLIPVisionTransformer (all of CLIPVisionModel) and the visual
+// projection of CLIPModel / CLIPVisionModelWithProjection (`get_image_features`).
 
 import Core
 
 /// CLIP's vision tower: normalized pixels in, patch hidden states, the pooled class token and its
-/// projection out, equal to transformers' `CLIPVisionModelWithProjection`.
+/// projection out, equal to transformers' `CLIPVisionModelWithProjection`, or without the
+/// projection to `CLIPVisionModel` (see ``hasProjection``).
 public struct CLIPVisionEncoder: Sendable {
-  /// The tower's sizes; `projectionDim` is the width of ``CLIPEncoderOutput/embeds``.
+  /// The tower's sizes; `projectionDim` is the width of ``CLIPEncoderOutput/embeds`` when the
+  /// tower has its projection.
   public let config: CLIPVisionConfig
   /// `[W]`: the learned class token placed before the patches.
   private let classEmbedding: Tensor
@@ -19,19 +21,24 @@ public struct CLIPVisionEncoder: Sendable {
   private let preLayerNorm: LayerNorm
   private let encoder: CLIPEncoder
   private let postLayerNorm: LayerNorm
-  private let projection: Linear
+  /// Nil for a `CLIPVisionModel`.
+  private let projection: Linear?
 
-  /// Reads the tower's tensors below `weights`: `vision_model.*` and `visual_projection.weight`,
-  /// the names shared by `CLIPModel` and `CLIPVisionModelWithProjection` checkpoints.
+  /// Reads the tower's tensors below `weights`: `vision_model.*` and, `withProjection`,
+  /// `visual_projection.weight`; the names shared by `CLIPModel`,
+  /// `CLIPVisionModelWithProjection` and `CLIPVisionModel` checkpoints.
   ///
   /// Throws ``WeightError`` for a missing tensor or one whose shape does not fit `config`.
   /// `config` must be valid (every config decoded from a file is).
-  public init(config: CLIPVisionConfig, weights: WeightReader) throws {
-    try self.init(config: config, source: weights)
+  public init(config: CLIPVisionConfig, weights: WeightReader, withProjection: Bool = true) throws {
+    try self.init(config: config, source: weights, withProjection: withProjection)
   }
 
-  /// Builds the tower from any tensor source with checkpoint names (see ``init(config:weights:)``).
-  package init(config: CLIPVisionConfig, source weights: some CLIPWeightSource) throws {
+  /// Builds the tower from any tensor source with checkpoint names (see
+  /// ``init(config:weights:withProjection:)``).
+  package init(
+    config: CLIPVisionConfig, source weights: some CLIPWeightSource, withProjection: Bool = true
+  ) throws {
     precondition(config.invariantViolation == nil, config.invariantViolation ?? "")
     self.config = config
     let w = config.hiddenSize
@@ -46,10 +53,15 @@ public struct CLIPVisionEncoder: Sendable {
     encoder = try CLIPEncoder(model.scoped("encoder"), sizes: config.encoderSizes)
     postLayerNorm = try LayerNorm(
       model.scoped("post_layernorm"), width: w, eps: config.layerNormEps)
-    projection = try Linear(
-      weights.scoped(CLIPWeightNames.visualProjection), inFeatures: w,
-      outFeatures: config.projectionDim, bias: false)
+    projection =
+      withProjection
+      ? try Linear(
+        weights.scoped(CLIPWeightNames.visualProjection), inFeatures: w,
+        outFeatures: config.projectionDim, bias: false) : nil
   }
+
+  /// Whether the tower ends in its projection, so that outputs carry ``CLIPEncoderOutput/embeds``.
+  public var hasProjection: Bool { projection != nil }
 
   /// Encodes a batch of preprocessed images.
   ///
@@ -57,7 +69,8 @@ public struct CLIPVisionEncoder: Sendable {
   ///   checkpoint's `preprocessor_config.json` prescribes.
   /// - Returns `lastHiddenState` `[N, 1 + patches, W]` (the last layer's output, before the
   ///   post-LayerNorm, as transformers returns it), `pooled` `[N, W]` (the post-LayerNorm class
-  ///   token) and `embeds` `[N, P]` (pooled times the projection, not normalized).
+  ///   token) and `embeds` `[N, P]` (pooled times the projection, not normalized; nil without a
+  ///   projection).
   public func encode(pixels: Tensor) throws -> CLIPEncoderOutput {
     let (c, s) = (config.numChannels, config.imageSize)
     guard pixels.rank == 4, Array(pixels.shape.dropFirst()) == [c, s, s] else {
@@ -98,7 +111,8 @@ public struct CLIPVisionEncoder: Sendable {
       }
     }
     let pooled = postLayerNorm(classTokens)
-    return CLIPEncoderOutput(lastHiddenState: hidden, pooled: pooled, embeds: projection(pooled))
+    return CLIPEncoderOutput(
+      lastHiddenState: hidden, pooled: pooled, embeds: projection.map { $0(pooled) })
   }
 }
 

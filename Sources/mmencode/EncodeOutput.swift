@@ -46,8 +46,9 @@ struct EncodeOptions: ParsableArguments {
 /// Holds only the outputs (N x (P + W) floats, plus N x T x W with hidden states kept), never the
 /// inputs, so a long list of inputs costs the memory of its results and one batch.
 struct EncodedBatches {
-  /// The name of the embeddings array: `image_embeds` or `text_embeds`.
-  let embedsName: String
+  /// The name of the embeddings array, `image_embeds` or `text_embeds`; nil for a tower without
+  /// a projection, whose outputs have no embeddings.
+  let embedsName: String?
   /// Whether `last_hidden_state` is kept (`--hidden`).
   let keepsHiddenStates: Bool
   /// Rows gathered so far.
@@ -56,18 +57,21 @@ struct EncodedBatches {
   private var pooled: [Float] = []
   private var hidden: [Float] = []
   /// Shapes of one row of each array, from the first batch.
-  private var rowShapes: (embeds: [Int], pooled: [Int], hidden: [Int])?
+  private var rowShapes: (embeds: [Int]?, pooled: [Int], hidden: [Int])?
 
-  init(embedsName: String, keepsHiddenStates: Bool) {
+  init(embedsName: String?, keepsHiddenStates: Bool) {
     self.embedsName = embedsName
     self.keepsHiddenStates = keepsHiddenStates
   }
 
   /// Appends the `N` rows of one batch; every batch must come from the same encoder (same row
-  /// shapes), which a programmer guarantees.
+  /// shapes), with embeddings exactly when ``embedsName`` is set, which a programmer guarantees.
   mutating func append(_ output: CLIPEncoderOutput) {
+    precondition(
+      (output.embeds == nil) == (embedsName == nil), "embeddings exactly when there is a name for them")
     let shapes = (
-      embeds: Array(output.embeds.shape.dropFirst()), pooled: Array(output.pooled.shape.dropFirst()),
+      embeds: output.embeds.map { Array($0.shape.dropFirst()) },
+      pooled: Array(output.pooled.shape.dropFirst()),
       hidden: Array(output.lastHiddenState.shape.dropFirst())
     )
     if let rowShapes {
@@ -77,24 +81,28 @@ struct EncodedBatches {
     } else {
       rowShapes = shapes
     }
-    count += output.embeds.shape[0]
-    embeds += output.embeds.scalars
+    count += output.pooled.shape[0]
+    embeds += output.embeds?.scalars ?? []
     pooled += output.pooled.scalars
     if keepsHiddenStates { hidden += output.lastHiddenState.scalars }
   }
 
-  /// `<embedsName>` `[N, P]` (rows L2-normalized when `normalize`), `pooler_output` `[N, W]` and,
-  /// when hidden states are kept, `last_hidden_state` `[N, T, W]`, all float32. With no rows
-  /// appended the arrays have zero rows and unknown (zero) row shapes.
+  /// `<embedsName>` `[N, P]` (rows L2-normalized when `normalize`) when there is a name,
+  /// `pooler_output` `[N, W]` and, when hidden states are kept, `last_hidden_state` `[N, T, W]`,
+  /// all float32. With no rows appended the arrays have zero rows and unknown (zero) row shapes.
   func arrays(normalize: Bool) -> [NamedArray] {
     let shapes = rowShapes ?? (embeds: [0], pooled: [0], hidden: [0, 0])
-    let width = shapes.embeds.reduce(1, *)
-    var arrays = [
-      NamedArray(
-        embedsName, shape: [count] + shapes.embeds,
-        values: .float32(normalize ? l2NormalizedRows(embeds, width: width) : embeds)),
-      NamedArray("pooler_output", shape: [count] + shapes.pooled, values: .float32(pooled)),
-    ]
+    var arrays: [NamedArray] = []
+    if let embedsName {
+      let rowShape = shapes.embeds ?? [0]
+      let width = rowShape.reduce(1, *)
+      arrays.append(
+        NamedArray(
+          embedsName, shape: [count] + rowShape,
+          values: .float32(normalize ? l2NormalizedRows(embeds, width: width) : embeds)))
+    }
+    arrays.append(
+      NamedArray("pooler_output", shape: [count] + shapes.pooled, values: .float32(pooled)))
     if keepsHiddenStates {
       arrays.append(NamedArray("last_hidden_state", shape: [count] + shapes.hidden, values: .float32(hidden)))
     }
@@ -117,6 +125,22 @@ func l2NormalizedRows(_ values: [Float], width: Int) -> [Float] {
     for i in row.indices { out[i] = Float(Double(values[i]) / norm) }
   }
   return out
+}
+
+/// Why an encode command's options do not apply to the model given.
+enum EncodeCommandError: Error, LocalizedError {
+  /// `--normalize` with a tower that has no projection (`CLIPTextModel`, `CLIPVisionModel`), so
+  /// there are no `embedsName` rows to normalize.
+  case normalizeWithoutProjection(model: String, architecture: String, embedsName: String)
+
+  var errorDescription: String? {
+    switch self {
+    case .normalizeWithoutProjection(let model, let architecture, let embedsName):
+      "\(model): --normalize applies to \(embedsName), but this \(architecture) checkpoint has no "
+        + "projection and so writes none (pooler_output and last_hidden_state are written as the "
+        + "model gives them); drop --normalize"
+    }
+  }
 }
 
 extension OutputOptions {

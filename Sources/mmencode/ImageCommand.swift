@@ -13,15 +13,18 @@ struct ImageCommand: ParsableCommand {
       Each image is decoded (PNG through libpng, JPEG, WebP, BMP, TIFF, GIF and other still \
       images through FFmpeg; the first frame of an animation), preprocessed as the model's \
       preprocessor_config.json says (transformers' CLIPImageProcessor on its PIL path), and \
-      encoded in batches. The model is a CLIPModel or CLIPVisionModelWithProjection checkpoint.
+      encoded in batches. The model is a CLIPModel, CLIPVisionModelWithProjection or \
+      CLIPVisionModel checkpoint (a vision tower without a projection, as LLaVA-style models \
+      use).
 
       The output holds, for the N images in the order given: image_embeds [N, P], the \
-      projected embeddings as get_image_features gives them (L2-normalized with --normalize); \
-      pooler_output [N, W], the class token after the post-LayerNorm; and with --hidden \
-      last_hidden_state [N, T, W], the last layer's states (T = 1 + patches). \
+      projected embeddings as get_image_features gives them (L2-normalized with --normalize; \
+      absent for a CLIPVisionModel, which has no projection); pooler_output [N, W], the class \
+      token after the post-LayerNorm; and with --hidden last_hidden_state [N, T, W], the last \
+      layer's states (T = 1 + patches). \
       Metadata: model, model.path, model.sha256 and mmencode.version, as in every mmencode \
-      output, plus image.inputs (the paths as given, a JSON list), image.alpha and \
-      image.normalized.
+      output, plus image.inputs (the paths as given, a JSON list), image.alpha, \
+      image.projection (false: no image_embeds) and image.normalized.
 
       Without -o the output is image_embeds.safetensors (with --format npy, the directory \
       image_embeds) in the current directory.
@@ -59,10 +62,15 @@ struct ImageCommand: ParsableCommand {
     let destination = try output.checkedPath(defaultName: Self.outputName)
     let directory = try model.directory()
     let (encoder, preprocessor) = try loadModel(directory)
+    if encoding.normalize, !encoder.hasProjection {
+      throw EncodeCommandError.normalizeWithoutProjection(
+        model: model.model, architecture: "CLIPVisionModel", embedsName: Self.outputName)
+    }
     let vision = encoder.config
     let modelInput = [vision.numChannels, vision.imageSize, vision.imageSize]
 
-    var results = EncodedBatches(embedsName: Self.outputName, keepsHiddenStates: encoding.hidden)
+    var results = EncodedBatches(
+      embedsName: encoder.hasProjection ? Self.outputName : nil, keepsHiddenStates: encoding.hidden)
     var failures = 0
     for batch in encoding.batches(count: images.count) {
       let paths = Array(images[batch])
@@ -87,7 +95,8 @@ struct ImageCommand: ParsableCommand {
     if failures > 0 { throw ExitCode.failure }
 
     try writeOutput(
-      results.arrays(normalize: encoding.normalize), metadata: try metadata(modelDirectory: directory),
+      results.arrays(normalize: encoding.normalize),
+      metadata: try metadata(modelDirectory: directory, projection: encoder.hasProjection),
       to: destination, format: output.format)
   }
 
@@ -112,12 +121,13 @@ struct ImageCommand: ParsableCommand {
     return (encoder, preprocessor)
   }
 
-  private func metadata(modelDirectory: String) throws -> [String: String] {
+  private func metadata(modelDirectory: String, projection: Bool) throws -> [String: String] {
     var metadata = try standardMetadata(modelDirectory: modelDirectory, modelReference: model.model)
     metadata.merge(encoding.metadata(command: "image")) { $1 }
     let inputs = try JSONSerialization.data(withJSONObject: images, options: [.withoutEscapingSlashes])
     metadata["image.inputs"] = String(decoding: inputs, as: UTF8.self)
     metadata["image.alpha"] = alpha.rawValue
+    metadata["image.projection"] = String(projection)
     return metadata
   }
 

@@ -11,6 +11,12 @@ struct TextCommand: ParsableCommand {
     commandName: "text",
     abstract: "Encode texts with a CLIP text tower: whole, Long-CLIP style, or as LongAlign segments.",
     discussion: """
+      The model is a CLIPModel, CLIPTextModelWithProjection or CLIPTextModel checkpoint, or a \
+      diffusers pipeline (a directory with model_index.json, such as Stable Diffusion's), whose \
+      text_encoder/ and tokenizer/ are used. A CLIPTextModel (Stable Diffusion's text encoder) \
+      has no projection: its outputs have no text_embeds, and the metadata says \
+      text.projection false.
+
       Modes:
         clip       Each text within the model's context. Writes text_embeds [N, P], pooler_output \
       [N, W], input_ids [N, T] (int64) and, with --hidden, last_hidden_state [N, T, W]. A text \
@@ -22,7 +28,8 @@ struct TextCommand: ParsableCommand {
         segments   LongAlign: the text is split into segments, each encoded within the window; \
       their start-of-text and content rows are concatenated and cut or padded to --rows rows. \
       Writes last_hidden_state [N, R, W], segment_ids [N, R] (int64, -1 on pad rows) and \
-      text_embeds [N, P] (the mean of the segments' normalized embeddings); the segment texts go \
+      text_embeds [N, P] (the mean of the segments' normalized embeddings, when the model has a \
+      projection; LongSD's CLIPTextModel has none and needs only the rows); the segment texts go \
       in the metadata. --segment-mode faithful reproduces the published splitter (the one the \
       LongSD weights were trained with); clean splits sentences properly and never truncates.
       """)
@@ -77,7 +84,7 @@ struct TextCommand: ParsableCommand {
   @Flag(help: "Hide the padding from the tower with the tokenizer's attention mask.")
   var maskPadding = false
 
-  @Flag(help: "L2-normalize text_embeds.")
+  @Flag(help: "L2-normalize text_embeds (an error for a model without a projection).")
   var normalize = false
 
   @Flag(help: "Also write last_hidden_state (clip and long-clip modes; segments mode always does).")
@@ -109,11 +116,17 @@ struct TextCommand: ParsableCommand {
 
   func run() throws {
     let display = runtime.start()
-    let directory = try model.directory()
+    let files = CLIPTextModelFiles(modelDirectory: try model.directory())
     let inputs = try readInputs()
-    var encoder = try CLIPTextEncoder.load(directory: directory)
-    let tokenizer = try CLIPTokenizer(directory: directory)
-    var metadata = try standardMetadata(modelDirectory: directory, modelReference: model.model)
+    var encoder = try CLIPTextEncoder.load(directory: files.encoderDirectory)
+    if normalize, !encoder.hasProjection {
+      throw EncodeCommandError.normalizeWithoutProjection(
+        model: model.model, architecture: "CLIPTextModel", embedsName: Self.embedsName)
+    }
+    let tokenizer = try CLIPTokenizer(directory: files.tokenizerDirectory)
+    var metadata = try standardMetadata(
+      modelDirectory: files.encoderDirectory, modelReference: model.model)
+    metadata["text.tokenizer_path"] = files.tokenizerDirectory
     if stretch {
       let stretch = PositionStretch(
         keptRows: stretchKeep ?? PositionStretch.defaultKeptRows,
@@ -130,6 +143,7 @@ struct TextCommand: ParsableCommand {
     metadata["text.count"] = String(inputs.count)
     metadata["text.context_length"] = String(encoder.config.maxPositionEmbeddings)
     metadata["text.normalized"] = String(normalize)
+    metadata["text.projection"] = String(encoder.hasProjection)
 
     let item = file ?? "texts"
     var arrays: [NamedArray]
@@ -141,8 +155,8 @@ struct TextCommand: ParsableCommand {
       arrays = try encodeSegments(inputs, encoder, tokenizer, display, item: item, metadata: &metadata)
       summary["segments"] = metadata["text.segment_count"].flatMap(Int.init)
     }
-    if normalize, let index = arrays.firstIndex(where: { $0.name == "text_embeds" }) {
-      arrays[index] = NamedArray("text_embeds", l2Normalized(arrays[index].tensor!))
+    if normalize, let index = arrays.firstIndex(where: { $0.name == Self.embedsName }) {
+      arrays[index] = NamedArray(Self.embedsName, l2Normalized(arrays[index].tensor!))
     }
     try writeOutput(arrays, metadata: metadata, to: output.output!, format: output.format)
     display.finish(item: item, summary: summary)
@@ -182,8 +196,8 @@ struct TextCommand: ParsableCommand {
     metadata["text.truncation"] = truncate ? "truncate" : "error"
     metadata["text.dropped_tokens"] = try json(tokenized.map(\.droppedCount))
     let ids = tokenized.flatMap { $0.ids.map(Int64.init) }
-    var arrays = [
-      NamedArray("text_embeds", result.embeds),
+    var arrays = result.embeds.map { [NamedArray(Self.embedsName, $0)] } ?? []
+    arrays += [
       NamedArray("pooler_output", result.pooled),
       NamedArray("input_ids", shape: [tokenized.count, context], values: .int64(ids)),
     ]
@@ -208,12 +222,19 @@ struct TextCommand: ParsableCommand {
     metadata["text.row_counts"] = try json(outputs.map(\.rowCount))
     metadata["text.segment_count"] = String(outputs.reduce(0) { $0 + $1.segments.count })
     let owners = outputs.flatMap { $0.segmentIDs.map(Int64.init) }
-    return [
+    var arrays = [
       NamedArray("last_hidden_state", Tensor.stack(outputs.map(\.hiddenStates))),
       NamedArray("segment_ids", shape: [outputs.count, options.rows], values: .int64(owners)),
-      NamedArray("text_embeds", Tensor.stack(outputs.map(\.embeds))),
     ]
+    // Without a projection there are no per-segment embeddings to average (text.projection).
+    if encoder.hasProjection {
+      arrays.append(NamedArray(Self.embedsName, Tensor.stack(outputs.map { $0.embeds! })))
+    }
+    return arrays
   }
+
+  /// The name of the projected embeddings' array.
+  static let embedsName = "text_embeds"
 
   // MARK: inputs
 

@@ -58,14 +58,14 @@ private func expectInvalidInput(_ fragment: String, _ body: () throws -> Void) {
   let encoder = try textEncoder()
   let text = try encoder.encode(tokenIDs: [])
   #expect(text.pooled.shape == [0, encoder.config.hiddenSize])
-  #expect(text.embeds.shape == [0, encoder.config.projectionDim])
+  #expect(text.embeds?.shape == [0, encoder.config.projectionDim])
   let vision = try CLIPVisionEncoder.load(
     directory: EncoderFixtures.model(EncoderFixtures.visionOnlyModel))
   let config = vision.config
   let images = try vision.encode(
     pixels: Tensor(repeating: 0, shape: [0, config.numChannels, config.imageSize, config.imageSize]))
   #expect(images.lastHiddenState.shape == [0, config.positionCount, config.hiddenSize])
-  #expect(images.embeds.shape == [0, config.projectionDim])
+  #expect(images.embeds?.shape == [0, config.projectionDim])
 }
 
 @Test func encoderTakesAReplacementPositionTable() throws {

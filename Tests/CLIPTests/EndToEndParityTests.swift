@@ -23,7 +23,7 @@ func imageFilesEncodeLikeTransformers(model: String, policy: AlphaPolicy) throws
   let output = try encoder.encode(pixels: pixels)
 
   let outputs = [
-    ("image_embeds", output.embeds), ("pooler_output", output.pooled),
+    ("image_embeds", try #require(output.embeds)), ("pooler_output", output.pooled),
     ("last_hidden_state", output.lastHiddenState),
   ]
   for (name, actual) in outputs {
@@ -67,7 +67,7 @@ func jpegGapIsTheDecoder(model: String) throws {
 
     let output = try encoder.encode(pixels: Tensor.stack([try preprocessor.preprocess(decodedByPillow)]))
     let outputs = [
-      ("image_embeds", output.embeds), ("pooler_output", output.pooled),
+      ("image_embeds", try #require(output.embeds)), ("pooler_output", output.pooled),
       ("last_hidden_state", output.lastHiddenState),
     ]
     for (name, actual) in outputs {

@@ -51,7 +51,7 @@ private let context = 248
       let rows = Tensor(shape: [used, width], scalars: Array(output.lastHiddenState.scalars[0..<(used * width)]))
       expectClose(rows, unpadded.lastHiddenState.reshaped([used, width]), "\(name) rows", tolerance: 1e-5)
       expectClose(output.pooled, unpadded.pooled, "\(name) pooled", tolerance: 1e-5)
-      expectClose(output.embeds, unpadded.embeds, "\(name) embeds", tolerance: 1e-5)
+      expectClose(try #require(output.embeds), try #require(unpadded.embeds), "\(name) embeds", tolerance: 1e-5)
     }
     // After end-of-text the rows do depend on the pad id.
     #expect(maxAbsDifference(outputs[0].lastHiddenState, outputs[1].lastHiddenState) > 1e-3)

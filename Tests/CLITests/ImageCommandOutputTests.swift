@@ -49,7 +49,8 @@ private typealias Fixtures = ImageFixtures
   #expect(inputs == images)
   #expect(metadata["image.alpha"] == "drop")
   #expect(metadata["image.normalized"] == "false")
-  #expect(metadata.count == 7, "\(metadata.keys.sorted())")
+  #expect(metadata["image.projection"] == "true")
+  #expect(metadata.count == 8, "\(metadata.keys.sorted())")
 }
 
 @Test(arguments: [("safetensors", "image_embeds.safetensors"), ("npy", "image_embeds")])

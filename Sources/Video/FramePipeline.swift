@@ -55,7 +55,8 @@ struct FramePipeline {
         let started = ContinuousClock.now
         let output = try encoder.encode(pixels: pixels)
         encoding += ContinuousClock.now - started
-        embeddings += output.embeds.scalars
+        // VideoEmbedder only builds pipelines for towers with a projection.
+        embeddings += output.embeds!.scalars
         if tokens { tokenRows += output.lastHiddenState.scalars }
         done += pixels.shape[0]
         encoded(done)

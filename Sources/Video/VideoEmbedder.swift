@@ -37,6 +37,12 @@ public final class VideoEmbedder: Sendable {
   ) throws {
     precondition(batchSize >= 1, "batch size \(batchSize)")
     let encoder = try CLIPVisionEncoder.load(directory: modelDirectory)
+    guard encoder.hasProjection else {
+      throw CLIPError.invalidConfig(
+        path: (modelDirectory as NSString).appendingPathComponent("config.json"),
+        reason: "a vision tower without its projection (CLIPVisionModel) has no image embeddings; "
+          + "video needs a CLIPModel or CLIPVisionModelWithProjection checkpoint")
+    }
     let preprocessorPath = (modelDirectory as NSString).appendingPathComponent(preprocessorConfigFileName)
     let preprocessor = try ImagePreprocessor(contentsOf: preprocessorPath)
     // A video frame must become the tower's square input; catch a config that would not (no

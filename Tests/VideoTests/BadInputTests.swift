@@ -44,3 +44,15 @@ func badInputFailsNamingTheFileAndStoresNothing(name: String) throws {
   }
   #expect(store.isEmpty)
 }
+
+@Test func aVisionTowerWithoutItsProjectionIsRefusedNamingTheModel() throws {
+  // CLIPVisionModel has no image embeddings to cache; failing at load beats a crash per frame.
+  let model = Fixtures.path("models/clip-tiny-vision-noproj")
+  do {
+    _ = try VideoEmbedder(modelDirectory: model)
+    Issue.record("a CLIPVisionModel was accepted")
+  } catch {
+    #expect(error.localizedDescription.hasPrefix(model + "/config.json: "))
+    #expect(error.localizedDescription.contains("CLIPVisionModelWithProjection"))
+  }
+}

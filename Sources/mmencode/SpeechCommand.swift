@@ -64,25 +64,20 @@ struct SpeechCommand: ParsableCommand {
 
   func run() throws {
     let display = runtime.start()
-    try schedule.check(targetLength: targetLength)
     let modelDirectory = try model.directory()
-    let encoder = try SpeechEncoder(directory: modelDirectory)
-    let head = try ctcHead.map { try CTCDensityHead(path: $0) }
-    try head?.check(width: encoder.config.width)
+    let speech = try SpeechRun(
+      modelDirectory: modelDirectory, ctcHead: ctcHead, targetLength: targetLength, schedule: schedule)
     let destinations = try outputPaths(for: files, output: output.output!, format: output.format)
-
-    var metadata = try standardMetadata(modelDirectory: modelDirectory, modelReference: model.model)
-    metadata["speech.encoder"] = encoder.config.architecture.rawValue
-    metadata["speech.sample_rate"] = String(AudioFrontEnd.sampleRate)
-    if let ctcHead, let head {
-      metadata["speech.ctc_head.path"] = head.path
-      metadata["speech.ctc_head.sha256"] = try sha256Manifest(Checkpoint(path: ctcHead).files)
-    }
+    let metadata = try standardMetadata(modelDirectory: modelDirectory, modelReference: model.model)
 
     var failed = false
     for (file, destination) in zip(files, destinations) {
       do {
-        try encode(file, to: destination, encoder: encoder, head: head, metadata: metadata, display: display)
+        let result = try speech.run(file: file, keepFrames: frames, progress: display.handler)
+        try prepareParent(of: destination)
+        try writeOutput(
+          result.arrays, metadata: metadata.merging(result.metadata) { $1 }, to: destination, format: output.format)
+        display.finish(item: file, summary: result.summary.merging(["output": destination]) { $1 })
       } catch {
         failed = true
         display.interrupt()
@@ -90,37 +85,6 @@ struct SpeechCommand: ParsableCommand {
       }
     }
     if failed { throw ExitCode.failure }
-  }
-
-  private func encode(
-    _ file: String, to destination: String, encoder: SpeechEncoder, head: CTCDensityHead?,
-    metadata: [String: String], display: ProgressDisplay
-  ) throws {
-    let start = ContinuousClock.now
-    let speech = try encoder.encode(file: file, schedule: schedule, progress: display.handler)
-    let encoded = ContinuousClock.now
-    let fused = try encoder.fuse(speech, targetLength: targetLength, schedule: schedule, head: head)
-    let fusionSeconds = seconds(ContinuousClock.now - encoded)
-
-    var arrays = fused.arrays
-    if frames { arrays.append(NamedArray(FramesFile.tensorName, speech.frames)) }
-    var metadata = metadata
-    for (key, value) in fused.metadata { metadata["speech." + key] = value }
-    metadata["speech.source"] = file
-    metadata["speech.samples"] = String(speech.sampleCount)
-    metadata["speech.pass_lengths"] = fused.passLengths.map(String.init).joined(separator: ",")
-    try prepareParent(of: destination)
-    try writeOutput(arrays, metadata: metadata, to: destination, format: output.format)
-
-    display.finish(
-      item: file,
-      summary: [
-        "windows": speech.windowCount, "input_frames": fused.inputFrames,
-        "output_frames": fused.spans.count,
-        "audio_seconds": Double(speech.sampleCount) / Double(AudioFrontEnd.sampleRate),
-        "encode_seconds": seconds(encoded - start), "fusion_seconds": fusionSeconds,
-        "peak_buffered_samples": speech.peakBufferedSamples, "output": destination,
-      ])
   }
 
   /// With one input, `-o` is its output; with several, `-o` is a directory of outputs named after

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import Speech
 import Video
 
 /// `mmencode video FILE...` (also `mmencode FILE...`): per-frame CLIP image embeddings of videos.
@@ -23,6 +24,11 @@ struct VideoCommand: ParsableCommand {
       float32, timestamps [T] float64 seconds, pts [T] int64 (stream time base), frame_index \
       [T] int64, and with --tokens, tokens [T, 1 + patches, W]. A file that fails is reported on \
       stderr and the others still run; the exit status is then non-zero.
+
+      --speech MODEL also encodes each video's audio track with a Whisper or Qwen2-Audio encoder \
+      and fuses it as `mmencode speech` does, adding speech_fused [L, D], speech_spans [L, 2] \
+      and speech_span_seconds [L, 2] (seconds from the track's first sample) and speech.* \
+      metadata. A video without an audio track is then an error. Speech is not cached.
       """)
 
   /// The model used without `-m` or `$MMENCODE_MODEL`.
@@ -66,6 +72,18 @@ struct VideoCommand: ParsableCommand {
   @Option(help: "Frames per encoder call.")
   var batchSize: Int = VideoEmbedder.defaultBatchSize
 
+  @Option(help: ArgumentHelp("Also encode and fuse each video's audio track with this speech encoder (see above).", valueName: "dir-or-repo"))
+  var speech: String?
+
+  @Option(help: ArgumentHelp("With --speech: FastLongSpeech CTC head for content density (see `mmencode speech`).", valueName: "file"))
+  var speechCtcHead: String?
+
+  @Option(help: "With --speech: fused speech frames per video (L; default \(FusionSchedule.defaultTargetLength)).")
+  var speechTargetLength: Int?
+
+  @Option(help: "With --speech: fusion schedule, halving (default) or ladder (at most 30 s of audio).")
+  var speechSchedule: FusionSchedule?
+
   @OptionGroup var output: OutputOptions
   @OptionGroup var cache: CacheOptions
   @OptionGroup var runtime: RuntimeOptions
@@ -77,6 +95,9 @@ struct VideoCommand: ParsableCommand {
       throw ValidationError("--sampler \(sampler.rawValue) needs --frames N or --fps F")
     }
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    if speech == nil && (speechCtcHead != nil || speechTargetLength != nil || speechSchedule != nil) {
+      throw ValidationError("--speech-ctc-head, --speech-target-length and --speech-schedule need --speech MODEL")
+    }
     do { try sampling.validate() } catch { throw ValidationError(error.localizedDescription) }
   }
 
@@ -93,7 +114,17 @@ struct VideoCommand: ParsableCommand {
     let directory = try resolveModelDirectory(reference)
     let embedder = try VideoEmbedder(modelDirectory: directory, tokens: tokens, batchSize: batchSize)
     let store = cache.store()
-    let modelMetadata = try standardMetadata(modelDirectory: directory, modelReference: reference)
+    var modelMetadata = try standardMetadata(modelDirectory: directory, modelReference: reference)
+    let speechRun = try speech.map { reference in
+      let directory = try resolveModelDirectory(reference)
+      for (key, value) in try standardMetadata(modelDirectory: directory, modelReference: reference)
+      where key.hasPrefix("model") {
+        modelMetadata["speech." + key] = value
+      }
+      return try SpeechRun(
+        modelDirectory: directory, ctcHead: speechCtcHead,
+        targetLength: speechTargetLength ?? FusionSchedule.defaultTargetLength, schedule: speechSchedule ?? .halving)
+    }
     let destinations = try outputPaths(for: inputs)
 
     var failures = 0
@@ -104,9 +135,14 @@ struct VideoCommand: ParsableCommand {
           display.interrupt()
           printError("\(input): cache entry ignored: \(warning)")
         }
-        try writeOutput(
-          result.arrays, metadata: modelMetadata.merging(result.metadata) { $1 }, to: destination,
-          format: output.format)
+        var arrays = result.arrays
+        var metadata = modelMetadata.merging(result.metadata) { $1 }
+        if let speechRun {
+          let speech = try speechRun.run(file: input, keepFrames: false, progress: display.handler)
+          arrays += speech.arrays.map { NamedArray("speech_" + $0.name, shape: $0.shape, values: $0.values) }
+          metadata.merge(speech.metadata) { $1 }
+        }
+        try writeOutput(arrays, metadata: metadata, to: destination, format: output.format)
         display.finish(item: input, summary: summary(result, destination: destination))
         print(summaryLine(result, destination: destination))
       } catch {

@@ -48,11 +48,9 @@ struct ConvertCommand: ParsableCommand {
     let longCLIP = try LongCLIPCheckpoint(path: checkpoint, headWidth: headWidth, keptRows: keptPositions)
     let report = longCLIP.positionReport
     if report.isUntrained {
-      FileHandle.standardError.write(
-        Data(
-          ("mmencode: warning: \(checkpoint): positional_embedding_res equals positional_embedding "
-            + "from row \(report.keptRows) on, so those rows are the untrained stretch, not "
-            + "Long-CLIP's trained positions\n").utf8))
+      printError(
+        "warning: \(checkpoint): positional_embedding_res equals positional_embedding from row "
+          + "\(report.keptRows) on, so those rows are the untrained stretch, not Long-CLIP's trained positions")
     }
     try longCLIP.writeHuggingFaceDirectory(output, tokenizerDirectory: tokenizerDirectory)
     let (text, vision) = (longCLIP.config.textConfig, longCLIP.config.visionConfig)

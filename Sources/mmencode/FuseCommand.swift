@@ -31,13 +31,7 @@ struct FuseCommand: ParsableCommand {
   @Option(help: "Fused frames (L). Inputs with fewer frames are kept as they are.")
   var targetLength: Int
 
-  @Option(
-    name: .customLong("ctc-head"),
-    help: ArgumentHelp(
-      "FastLongSpeech CTC head for content density (ctc_decoder.* and audio_tower.layer_norm.*): "
-        + "a .safetensors file, a sharded index or a directory. Without it every frame has density 1.",
-      valueName: "file"))
-  var ctcHead: String?
+  @OptionGroup var density: DensityOptions
 
   @Option(help: "Fusion schedule: halving (any length) or ladder (at most 30 s, L on the ladder).")
   var schedule: FusionSchedule = .halving
@@ -59,7 +53,7 @@ struct FuseCommand: ParsableCommand {
   func run() throws {
     let display = runtime.start()
     try schedule.check(targetLength: targetLength)
-    let head = try ctcHead.map { try CTCDensityHead(path: $0) }
+    let head = try density.ctcHead.map { try CTCDensityHead(path: $0) }
     do {
       try fuseFrames(head: head, display: display)
     } catch {
@@ -100,7 +94,7 @@ struct FuseCommand: ParsableCommand {
       "fuse.frame_rate": String(frameRate),
       "fuse.ctc_head": head == nil ? "false" : "true",
     ]
-    if let ctcHead, let head {
+    if let ctcHead = density.ctcHead, let head {
       metadata["fuse.ctc_head.path"] = head.path
       metadata["fuse.ctc_head.sha256"] = try sha256Manifest(Checkpoint(path: ctcHead).files)
     }

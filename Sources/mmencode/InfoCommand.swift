@@ -27,7 +27,7 @@ struct InfoCommand: ParsableCommand {
         if json { described.append(info) } else { print(Self.text(info)) }
       } catch {
         failed = true
-        FileHandle.standardError.write(Data("mmencode: \(error.localizedDescription)\n".utf8))
+        reportFailure(of: file, error)
       }
     }
     if json {

@@ -15,6 +15,17 @@ struct ModelOptions: ParsableArguments {
   func directory() throws -> String { try resolveModelDirectory(model) }
 }
 
+/// `--ctc-head`: where FastLongSpeech's content density comes from.
+struct DensityOptions: ParsableArguments {
+  @Option(
+    name: .customLong("ctc-head"),
+    help: ArgumentHelp(
+      "FastLongSpeech CTC head for content density (ctc_decoder.* and audio_tower.layer_norm.*): "
+        + "a .safetensors file, a sharded index or a directory. Without it every frame has density 1.",
+      valueName: "file"))
+  var ctcHead: String?
+}
+
 /// `-o` and `--format`: where and how a command writes its arrays.
 struct OutputOptions: ParsableArguments {
   @Option(

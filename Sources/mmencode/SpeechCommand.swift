@@ -38,13 +38,7 @@ struct SpeechCommand: ParsableCommand {
 
   @OptionGroup var model: ModelOptions
 
-  @Option(
-    name: .customLong("ctc-head"),
-    help: ArgumentHelp(
-      "FastLongSpeech CTC head for content density (ctc_decoder.* and audio_tower.layer_norm.*): "
-        + "a .safetensors file, a sharded index or a directory. Without it every frame has density 1.",
-      valueName: "file"))
-  var ctcHead: String?
+  @OptionGroup var density: DensityOptions
 
   @Option(help: "Fused frames per file (L). Audio with fewer frames is kept unfused.")
   var targetLength = FusionSchedule.defaultTargetLength
@@ -66,7 +60,7 @@ struct SpeechCommand: ParsableCommand {
     let display = runtime.start()
     let modelDirectory = try model.directory()
     let speech = try SpeechRun(
-      modelDirectory: modelDirectory, ctcHead: ctcHead, targetLength: targetLength, schedule: schedule)
+      modelDirectory: modelDirectory, ctcHead: density.ctcHead, targetLength: targetLength, schedule: schedule)
     let destinations = try outputPaths(for: files, output: output.output!, format: output.format)
     let metadata = try standardMetadata(modelDirectory: modelDirectory, modelReference: model.model)
 
@@ -120,14 +114,6 @@ func prepareParent(of path: String) throws {
   } catch {
     throw WeightError.unwritable(path: path, reason: "cannot create \(parent): \(error.localizedDescription)")
   }
-}
-
-/// Prints one line for an input that failed: `mmencode: <file>: <problem>`.
-func reportFailure(of file: String, _ error: Error) {
-  let text = ((error as? LocalizedError)?.errorDescription ?? String(describing: error))
-    .replacingOccurrences(of: "\n", with: " ")
-  let line = text.contains(file) ? text : "\(file): \(text)"
-  FileHandle.standardError.write(Data("mmencode: \(line)\n".utf8))
 }
 
 func seconds(_ duration: Duration) -> Double {

@@ -156,7 +156,9 @@ struct TextCommand: ParsableCommand {
       summary["segments"] = metadata["text.segment_count"].flatMap(Int.init)
     }
     if normalize, let index = arrays.firstIndex(where: { $0.name == Self.embedsName }) {
-      arrays[index] = NamedArray(Self.embedsName, l2Normalized(arrays[index].tensor!))
+      let embeds = arrays[index].tensor!
+      arrays[index] = NamedArray(
+        Self.embedsName, shape: embeds.shape, values: .float32(l2NormalizedRows(embeds.scalars, width: embeds.shape[1])))
     }
     try writeOutput(arrays, metadata: metadata, to: output.output!, format: output.format)
     display.finish(item: item, summary: summary)
@@ -185,7 +187,7 @@ struct TextCommand: ParsableCommand {
     }
     if !failures.isEmpty {
       display.interrupt()
-      for failure in failures { FileHandle.standardError.write(Data("mmencode: \(failure)\n".utf8)) }
+      failures.forEach(printError)
       throw ExitCode.failure
     }
     let result = try encoder.encode(
@@ -283,18 +285,6 @@ enum TextCommandError: Error, LocalizedError {
     case .unreadable(let path, let reason): "\(path): cannot read: \(reason)"
     }
   }
-}
-
-/// `[N, P]` with every row scaled to unit length (rows of zeros stay zero).
-private func l2Normalized(_ embeds: Tensor) -> Tensor {
-  let width = embeds.shape[1]
-  var scalars = embeds.scalars
-  for row in 0..<embeds.shape[0] {
-    let range = (row * width)..<((row + 1) * width)
-    let norm = scalars[range].reduce(0) { $0 + $1 * $1 }.squareRoot()
-    if norm > 0 { for i in range { scalars[i] /= norm } }
-  }
-  return Tensor(shape: embeds.shape, scalars: scalars)
 }
 
 private func json<T: Encodable>(_ value: T) throws -> String {

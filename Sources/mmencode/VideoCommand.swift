@@ -148,8 +148,7 @@ struct VideoCommand: ParsableCommand {
       } catch {
         failures += 1
         display.interrupt()
-        let message = error.localizedDescription
-        printError(message.hasPrefix(input + ":") ? message : "\(input): \(message)")
+        reportFailure(of: input, error)
       }
     }
     if failures > 0 { throw ExitCode.failure }
@@ -233,8 +232,4 @@ private func uniqueNames(_ names: [String]) -> [String] {
 private func isDirectory(_ path: String) -> Bool {
   var directory: ObjCBool = false
   return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
-}
-
-private func printError(_ line: String) {
-  FileHandle.standardError.write(Data("mmencode: \(line)\n".utf8))
 }

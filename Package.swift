@@ -1,10 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Module graph (see docs/ARCHITECTURE.md):
-//   Core <- Media <- CLIP <- Video <- mmencode
-//             ^                |
-//             +---- Speech <---+
+// Module graph (README.md, "Inside"): Core <- Media <- {CLIP <- Video, Speech} <- mmencode.
 let package = Package(
   name: "mmencode",
   platforms: [.macOS(.v14)],
@@ -47,7 +44,7 @@ let package = Package(
     .target(
       name: "Video",
       dependencies: [
-        "Core", "Media", "CLIP", "Speech",
+        "Core", "Media", "CLIP",
         .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .executableTarget(

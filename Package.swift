@@ -58,12 +58,15 @@ let package = Package(
       dependencies: ["Core", "Media", "CLIP", "Speech", "Video"],
       path: "Benchmarks/mmencode-bench"),
 
-    .testTarget(name: "CoreTests", dependencies: ["Core"]),
-    .testTarget(name: "MediaTests", dependencies: ["Core", "Media"]),
-    .testTarget(name: "CLIPTests", dependencies: ["Core", "Media", "CLIP"]),
-    .testTarget(name: "SpeechTests", dependencies: ["Core", "Media", "Speech"]),
-    .testTarget(name: "VideoTests", dependencies: ["Core", "Media", "CLIP", "Video"]),
-    .testTarget(name: "CLITests", dependencies: ["Core", "Media", "CLIP", "Video"]),
+    // Helpers every test target shares (fixture paths, temporary directories, seeded inputs,
+    // differences); a plain target so test targets can import it, and in no product.
+    .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
+    .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
+    .testTarget(name: "MediaTests", dependencies: ["Core", "Media", "TestSupport"]),
+    .testTarget(name: "CLIPTests", dependencies: ["Core", "Media", "CLIP", "TestSupport"]),
+    .testTarget(name: "SpeechTests", dependencies: ["Core", "Media", "Speech", "TestSupport"]),
+    .testTarget(name: "VideoTests", dependencies: ["Core", "Media", "CLIP", "Video", "TestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["Core", "Media", "CLIP", "Video", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -1,10 +1,11 @@
 import CLIP
 import Foundation
+import TestSupport
 import Testing
 
 /// Writes `json` as config.json in a fresh directory and decodes it; the directory is removed.
 private func decodeConfig(_ json: String) throws -> CLIPCheckpointConfig {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   try json.write(to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
   return try CLIPCheckpointConfig.load(directory: directory.path)
@@ -12,7 +13,7 @@ private func decodeConfig(_ json: String) throws -> CLIPCheckpointConfig {
 
 /// The error decoding `json` as config.json throws, with the path it was written to.
 private func configError(_ json: String) throws -> (error: CLIPError, path: String) {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let path = directory.appendingPathComponent("config.json").path
   try json.write(toFile: path, atomically: true, encoding: .utf8)
@@ -25,8 +26,8 @@ private func configError(_ json: String) throws -> (error: CLIPError, path: Stri
 @Test func configAbsentKeysTakeTransformersDefaults() throws {
   // config-defaults.json is every key transformers 4.57 writes for CLIPConfig().
   let full = try String(
-    contentsOf: EncoderFixtures.root.appendingPathComponent(
-      "fixtures/reference/clip/config-defaults.json"), encoding: .utf8)
+    contentsOf: Repository.fixtures.appendingPathComponent("reference/clip/config-defaults.json"),
+    encoding: .utf8)
   let fromTransformers = try decodeConfig(full)
   #expect(try decodeConfig(#"{"model_type": "clip"}"#) == fromTransformers)
   #expect(fromTransformers == .clip(CLIPConfig()))
@@ -141,7 +142,7 @@ func configRejectsInvalidFiles(_ bad: BadConfig) throws {
 }
 
 @Test func configMissingFileNamesThePath() throws {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let path = directory.appendingPathComponent("config.json").path
   #expect(throws: CLIPError.missingFile(path: path)) {

@@ -1,6 +1,7 @@
 import CLIP
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// The CLIP encoder fixtures written by `fixtures/gen_clip.py`: tiny checkpoints under
@@ -18,21 +19,10 @@ enum EncoderFixtures {
   /// (observed differences are around 1e-6).
   static let tolerance: Float = 1e-4
 
-  /// The repository root: the nearest directory above this file holding Package.swift.
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url.deleteLastPathComponent()
-    }
-    return url
-  }()
-
-  static func model(_ name: String) -> String {
-    root.appendingPathComponent("fixtures/models/\(name)").path
-  }
+  static func model(_ name: String) -> String { Repository.fixture("models/\(name)") }
 
   static func reference(_ name: String) throws -> SafeTensorsFile {
-    try SafeTensorsFile(path: root.appendingPathComponent("fixtures/reference/clip/\(name).safetensors").path)
+    try SafeTensorsFile(path: Repository.fixture("reference/clip/\(name).safetensors"))
   }
 
   /// The reference's int64 `[N, T]` array `name` as rows of ids.
@@ -44,19 +34,6 @@ enum EncoderFixtures {
     let width = array.shape[1]
     return (0..<array.shape[0]).map { r in values[(r * width)..<((r + 1) * width)].map { Int($0) } }
   }
-
-  /// A fresh empty directory, removed by the caller.
-  static func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("clip-\(UUID())")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-  }
-}
-
-/// Largest absolute elementwise difference; `.infinity` when the shapes differ.
-func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
-  guard a.shape == b.shape else { return .infinity }
-  return zip(a.scalars, b.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
 
 /// Expects `actual` to match the reference tensor `name` within the fixture tolerance, and prints

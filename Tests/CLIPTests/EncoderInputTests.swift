@@ -1,5 +1,6 @@
 import CLIP
 import Core
+import TestSupport
 import Testing
 
 // Inputs that do not fit the model are typed errors, never crashes; the position table can be

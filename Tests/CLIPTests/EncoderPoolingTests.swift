@@ -1,5 +1,6 @@
 import CLIP
 import Core
+import TestSupport
 import Testing
 
 // Where the text tower pools. transformers 4.57 (CLIPTextTransformer.forward): with the legacy

@@ -1,6 +1,7 @@
 import CLIP
 import Core
 import Foundation
+import TestSupport
 
 /// The raw-file references of fixtures/gen_clip_e2e.py (fixtures/reference/clip-e2e/): transformers'
 /// image embeddings of image files opened by PIL, per model and alpha policy.
@@ -42,13 +43,9 @@ enum EndToEndFixtures {
     }
   }
 
-  static func fixture(_ relative: String) -> String {
-    EncoderFixtures.root.appendingPathComponent("fixtures/\(relative)").path
-  }
-
   /// The reference of `model` and the images of its rows, relative to fixtures/.
   static func reference(_ model: String) throws -> (file: SafeTensorsFile, images: [String]) {
-    let file = try SafeTensorsFile(path: fixture("reference/clip-e2e/\(model).safetensors"))
+    let file = try SafeTensorsFile(path: Repository.fixture("reference/clip-e2e/\(model).safetensors"))
     let json = Data((file.metadata["images"] ?? "").utf8)
     let images = try JSONDecoder().decode([String].self, from: json)
     return (file, images)
@@ -56,6 +53,6 @@ enum EndToEndFixtures {
 
   /// The pixels Pillow decodes from each JPEG among the images, keyed by its relative path.
   static func pillowDecoded() throws -> PreprocessFixtures.ReferenceFile {
-    try PreprocessFixtures.ReferenceFile(fixture("reference/clip-e2e/pillow-decoded.safetensors"))
+    try PreprocessFixtures.ReferenceFile(Repository.fixture("reference/clip-e2e/pillow-decoded.safetensors"))
   }
 }

@@ -2,6 +2,7 @@ import CLIP
 import Core
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 // The library path from raw image files: StillImage.read -> ImagePreprocessor (the checkpoint's
@@ -19,7 +20,7 @@ func imageFilesEncodeLikeTransformers(model: String, policy: AlphaPolicy) throws
   var config = try PreprocessorConfig.load(contentsOf: directory + "/preprocessor_config.json")
   config.alphaPolicy = policy
   let pixels = try ImagePreprocessor(config: config).preprocess(
-    images.map { try StillImage.read(path: Fixtures.fixture($0)) })
+    images.map { try StillImage.read(path: Repository.fixture($0)) })
   let output = try encoder.encode(pixels: pixels)
 
   let outputs = [
@@ -59,7 +60,7 @@ func jpegGapIsTheDecoder(model: String) throws {
     let (shape, samples) = try pillow.uint8(image)
     try #require(shape.count == 3 && shape[2] == 3)
     let decodedByPillow = PixelImage(width: shape[1], height: shape[0], format: .rgb, pixels: samples)
-    let decodedByMedia = try StillImage.read(path: Fixtures.fixture(image))
+    let decodedByMedia = try StillImage.read(path: Repository.fixture(image))
     try #require(decodedByMedia.format == .rgb && decodedByMedia.width == shape[1] && decodedByMedia.height == shape[0])
     let decoderGap = PreprocessFixtures.difference(decodedByMedia.pixels, samples)
     print("\(image): \(decoderGap.count) samples differ from Pillow's, by at most \(decoderGap.max)")

@@ -1,6 +1,7 @@
 import CLIP
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // Strict loading: a checkpoint is rebuilt in a temporary directory from the small vision-only
@@ -17,7 +18,7 @@ private func visionFixture() throws -> (arrays: [NamedArray], config: String) {
 
 /// A checkpoint directory holding `arrays` as model.safetensors and `config` as config.json.
 private func writeCheckpoint(_ arrays: [NamedArray], config: String) throws -> URL {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   try config.write(
     to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
   try writeSafeTensors(arrays, to: directory.appendingPathComponent("model.safetensors").path)
@@ -103,7 +104,7 @@ private func weightError(editing edit: (inout [NamedArray]) -> Void) throws
 
 @Test func loadingReadsAShardedCheckpoint() throws {
   let (arrays, config) = try visionFixture()
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   try config.write(
     to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
@@ -125,7 +126,7 @@ private func weightError(editing edit: (inout [NamedArray]) -> Void) throws
 
 @Test func loadingFailsWithoutWeights() throws {
   let (_, config) = try visionFixture()
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   try config.write(
     to: directory.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
@@ -141,7 +142,7 @@ private func weightError(editing edit: (inout [NamedArray]) -> Void) throws
 }
 
 @Test func loadingFailsWithoutConfig() throws {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let path = directory.appendingPathComponent("config.json").path
   #expect(throws: CLIPError.missingFile(path: path)) {
@@ -182,7 +183,7 @@ private func weightError(editing edit: (inout [NamedArray]) -> Void) throws
   }
   let float32 = try writeCheckpoint(widened, config: config)
   defer { try? FileManager.default.removeItem(at: float32) }
-  let bfloat16 = try EncoderFixtures.temporaryDirectory()
+  let bfloat16 = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: bfloat16) }
   try config.write(
     to: bfloat16.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)

@@ -1,6 +1,7 @@
 import CLIP
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // Reading Long-CLIP `.pt` checkpoints (spec A1, A4) and their name table, on the tiny checkpoint
@@ -8,13 +9,13 @@ import Testing
 
 private func openCheckpoint(_ name: String) throws -> LongCLIPCheckpoint {
   try LongCLIPCheckpoint(
-    path: LongTextFixtures.path("torch/\(name).pt"), headWidth: LongTextFixtures.headWidth)
+    path: Repository.fixture("torch/\(name).pt"), headWidth: LongTextFixtures.headWidth)
 }
 
 @Test func checkpointSizesComeFromTensorShapes() throws {
   let checkpoint = try openCheckpoint("longclip-tiny")
   let expected = try CLIPCheckpointConfig.load(
-    directory: LongTextFixtures.path("models/longclip-tiny"))
+    directory: Repository.fixture("models/longclip-tiny"))
   // The Python conversion's config, apart from the token ids that the tokenizer sets.
   guard case .clip(let reference) = expected else { Issue.record("not a CLIPModel config"); return }
   #expect(checkpoint.config == reference)
@@ -53,7 +54,7 @@ private func openCheckpoint(_ name: String) throws -> LongCLIPCheckpoint {
 
 @Test func keptRowsMoveTheSplit() throws {
   let checkpoint = try LongCLIPCheckpoint(
-    path: LongTextFixtures.path("torch/longclip-tiny.pt"), headWidth: LongTextFixtures.headWidth,
+    path: Repository.fixture("torch/longclip-tiny.pt"), headWidth: LongTextFixtures.headWidth,
     keptRows: 0)
   let trained = try LongTextFixtures.reference(LongTextFixtures.longCLIPModel).tensor("positions.residual")
   #expect(bitIdentical(try checkpoint.effectivePositionTable(), trained))
@@ -63,7 +64,7 @@ private func openCheckpoint(_ name: String) throws -> LongCLIPCheckpoint {
   let table = try openCheckpoint("longclip-tiny").conversionTable
   let names = table.map(\.name)
   #expect(Set(names).count == names.count)
-  let converted = try Checkpoint(path: LongTextFixtures.path("models/longclip-tiny"))
+  let converted = try Checkpoint(path: Repository.fixture("models/longclip-tiny"))
   #expect(Set(names) == Set(converted.names))
   for entry in table { #expect(try converted.shape(of: entry.name) == entry.shape, "\(entry.name)") }
   // The projections are transposed and the fused attention split in three.
@@ -75,7 +76,7 @@ private func openCheckpoint(_ name: String) throws -> LongCLIPCheckpoint {
 
 @Test func convertedTensorsEqualThePythonConversionBitForBit() throws {
   let checkpoint = try openCheckpoint("longclip-tiny")
-  let python = try Checkpoint(path: LongTextFixtures.path("models/longclip-tiny"))
+  let python = try Checkpoint(path: Repository.fixture("models/longclip-tiny"))
   for entry in checkpoint.conversionTable {
     #expect(bitIdentical(try checkpoint.tensor(entry), try python.tensor(entry.name)), "\(entry.name)")
   }
@@ -158,7 +159,7 @@ private func longCLIPLShapes() -> [String: [Int]] {
       return nil
     } catch { return error }
   }
-  let path = { (name: String) in LongTextFixtures.path("torch/\(name).pt") }
+  let path = { (name: String) in Repository.fixture("torch/\(name).pt") }
   #expect(failure("longclip-no-res") as? LongCLIPError == .missingTrainedPositions(path: path("longclip-no-res")))
   #expect(
     failure("longclip-res-shape") as? WeightError
@@ -182,9 +183,9 @@ private func longCLIPLShapes() -> [String: [Int]] {
 }
 
 @Test func truncatedArchiveIsRejected() throws {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
-  let whole = try Data(contentsOf: URL(fileURLWithPath: LongTextFixtures.path(LongTextFixtures.longCLIPCheckpoint)))
+  let whole = try Data(contentsOf: URL(fileURLWithPath: Repository.fixture(LongTextFixtures.longCLIPCheckpoint)))
   let cut = directory.appendingPathComponent("cut.pt")
   try whole.prefix(whole.count / 2).write(to: cut)
   #expect(throws: WeightError.self) { try LongCLIPCheckpoint(path: cut.path, headWidth: 4) }

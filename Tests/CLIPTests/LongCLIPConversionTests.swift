@@ -1,6 +1,7 @@
 import CLIP
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // `.pt` to Hugging Face directory: the written files against the generator's own conversion
@@ -9,12 +10,12 @@ import Testing
 
 /// Converts the tiny checkpoint into a fresh temporary directory and runs `body` on it.
 private func withConverted(_ body: (String) throws -> Void) throws {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let output = directory.appendingPathComponent("converted").path
   let checkpoint = try LongCLIPCheckpoint(
-    path: LongTextFixtures.path(LongTextFixtures.longCLIPCheckpoint), headWidth: LongTextFixtures.headWidth)
-  try checkpoint.writeHuggingFaceDirectory(output, tokenizerDirectory: LongTextFixtures.path("tokenizer"))
+    path: Repository.fixture(LongTextFixtures.longCLIPCheckpoint), headWidth: LongTextFixtures.headWidth)
+  try checkpoint.writeHuggingFaceDirectory(output, tokenizerDirectory: Repository.fixture("tokenizer"))
   try body(output)
 }
 
@@ -25,7 +26,7 @@ private func jsonObject(_ path: String) throws -> NSDictionary {
 
 @Test func convertedDirectoryMatchesThePythonConversion() throws {
   try withConverted { converted in
-    let python = LongTextFixtures.path("models/longclip-tiny")
+    let python = Repository.fixture("models/longclip-tiny")
     let ours = try Checkpoint(path: converted)
     let theirs = try Checkpoint(path: python)
     #expect(ours.names == theirs.names)
@@ -77,29 +78,29 @@ private func jsonObject(_ path: String) throws -> NSDictionary {
 }
 
 @Test func conversionNeverReplacesAnExistingDirectory() throws {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let keep = directory.appendingPathComponent("keep.txt")
   try Data("mine".utf8).write(to: keep)
   let checkpoint = try LongCLIPCheckpoint(
-    path: LongTextFixtures.path(LongTextFixtures.longCLIPCheckpoint), headWidth: LongTextFixtures.headWidth)
+    path: Repository.fixture(LongTextFixtures.longCLIPCheckpoint), headWidth: LongTextFixtures.headWidth)
   #expect(throws: WeightError.self) {
-    try checkpoint.writeHuggingFaceDirectory(directory.path, tokenizerDirectory: LongTextFixtures.path("tokenizer"))
+    try checkpoint.writeHuggingFaceDirectory(directory.path, tokenizerDirectory: Repository.fixture("tokenizer"))
   }
   #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["keep.txt"])
 }
 
 @Test func conversionNeedsAFittingTokenizer() throws {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let output = directory.appendingPathComponent("out").path
   // A 16-row vocabulary against CLIP's 49408 tokens.
-  let small = try LongCLIPCheckpoint(path: LongTextFixtures.path("torch/longclip-untrained.pt"), headWidth: 4)
+  let small = try LongCLIPCheckpoint(path: Repository.fixture("torch/longclip-untrained.pt"), headWidth: 4)
   #expect(throws: LongCLIPError.self) {
-    try small.writeHuggingFaceDirectory(output, tokenizerDirectory: LongTextFixtures.path("tokenizer"))
+    try small.writeHuggingFaceDirectory(output, tokenizerDirectory: Repository.fixture("tokenizer"))
   }
   let checkpoint = try LongCLIPCheckpoint(
-    path: LongTextFixtures.path(LongTextFixtures.longCLIPCheckpoint), headWidth: LongTextFixtures.headWidth)
+    path: Repository.fixture(LongTextFixtures.longCLIPCheckpoint), headWidth: LongTextFixtures.headWidth)
   #expect(throws: TokenizerError.missingFile(path: directory.path + "/vocab.json")) {
     try checkpoint.writeHuggingFaceDirectory(output, tokenizerDirectory: directory.path)
   }

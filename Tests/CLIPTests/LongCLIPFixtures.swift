@@ -1,6 +1,7 @@
 import CLIP
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// The long-text fixtures written by `fixtures/gen_longtext.py`: the tiny Long-CLIP `.pt` and its
@@ -17,12 +18,8 @@ enum LongTextFixtures {
   /// the bar.
   static let tolerance: Float = 1e-4
 
-  static func path(_ relative: String) -> String {
-    EncoderFixtures.root.appendingPathComponent("fixtures/\(relative)").path
-  }
-
   static func reference(_ model: String) throws -> SafeTensorsFile {
-    try SafeTensorsFile(path: path("reference/longtext/\(model).safetensors"))
+    try SafeTensorsFile(path: Repository.fixture("reference/longtext/\(model).safetensors"))
   }
 
   /// fixtures/reference/longtext/texts.json: the input texts by group.
@@ -48,7 +45,7 @@ enum LongTextFixtures {
   }
 
   static func texts() throws -> Texts {
-    let data = try Data(contentsOf: URL(fileURLWithPath: path("reference/longtext/texts.json")))
+    let data = try Data(contentsOf: URL(fileURLWithPath: Repository.fixture("reference/longtext/texts.json")))
     return try JSONDecoder().decode(Texts.self, from: data)
   }
 

@@ -1,5 +1,6 @@
 import CLIP
 import Core
+import TestSupport
 import Testing
 
 // The tokenizer at Long-CLIP's 248 positions (spec A8.3), and what padding may and may not change
@@ -35,7 +36,7 @@ private let context = 248
 @Test func paddingChangesNothingUpToEndOfText() throws {
   // Spec A8.4: the rows up to end-of-text and the pooled vector under pad 0, pad end-of-text and
   // no padding. A8.5: with end-of-text padding the first end-of-text is pooled.
-  let encoder = try CLIPTextEncoder.load(directory: LongTextFixtures.path("models/longclip-tiny"))
+  let encoder = try CLIPTextEncoder.load(directory: Repository.fixture("models/longclip-tiny"))
   let tokenizer = try LongTextFixtures.tokenizer()
   for text in try LongTextFixtures.texts().longClip.prefix(2) {
     let runs = try [CLIPTokenizer.Padding.zero, .endOfText, .none].map {

@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import TestSupport
 import Testing
 
 private typealias Fixtures = PreprocessFixtures
@@ -112,8 +113,7 @@ func unusableConfigIsAOneLineErrorNamingFileAndKey(json: String, mention: String
 
 /// Writes `json` to a temporary preprocessor_config.json and loads it.
 private func load(_ json: String) throws -> PreprocessorConfig? {
-  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mm-preprocess-\(UUID())")
-  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let path = directory.appendingPathComponent("preprocessor_config.json")
   try Data(json.utf8).write(to: path)

@@ -2,6 +2,7 @@ import CLIP
 import Core
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 // End to end from the PNG files: Media's libpng decoder must hand the preprocessor exactly the
@@ -30,7 +31,7 @@ func decodedPNGPreprocessesLikeTransformers(imageName: String, policy: AlphaPoli
     let expected = try image.file.tensor("\(Fixtures.referencePrefix(policy))/\(configName)/pixel_values")
     // Same uint8 pipeline on both sides; 1e-6 only allows float32 rounding of rescale+normalize.
     #expect(values.shape == expected.shape)
-    let diff = Fixtures.maxAbsDifference(values.scalars, expected.scalars)
+    let diff = maxAbsDifference(values.scalars, expected.scalars)
     #expect(diff <= 1e-6, "\(imageName) \(configName) \(policy): max |diff| \(diff)")
   }
 }

@@ -2,16 +2,11 @@ import CLIP
 import Core
 import Foundation
 import Media
+import TestSupport
 
 /// The fixtures fixtures/gen_preprocess.py writes to fixtures/reference/preprocess/.
 enum PreprocessFixtures {
-  static let directory: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url = url.deletingLastPathComponent()
-    }
-    return url.appendingPathComponent("fixtures/reference/preprocess")
-  }()
+  static let directory = Repository.fixtures.appendingPathComponent("reference/preprocess")
 
   /// Test images (images/<name>.safetensors), as the generator names them.
   static let imageNames = [
@@ -160,10 +155,5 @@ enum PreprocessFixtures {
       largest = max(largest, abs(Int(x) - Int(y)))
     }
     return (count, largest)
-  }
-
-  static func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
   }
 }

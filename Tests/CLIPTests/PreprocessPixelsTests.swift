@@ -2,6 +2,7 @@ import CLIP
 import Core
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 // Final pixel_values against transformers' PIL-based CLIP image processor (4.57's slow
@@ -26,7 +27,7 @@ func pixelValuesMatchTransformers(imageName: String, policy: AlphaPolicy) throws
     let values = try preprocessor.preprocess(image.source)
     try #require(values.shape == expected.shape, "\(key)")
     #expect(preprocessor.outputShape(width: image.source.width, height: image.source.height) == expected.shape)
-    let diff = Fixtures.maxAbsDifference(values.scalars, expected.scalars)
+    let diff = maxAbsDifference(values.scalars, expected.scalars)
     #expect(diff <= tolerance, "\(key): max |diff| \(diff)")
   }
 }
@@ -49,7 +50,7 @@ func pixelValuesMatchTransformers(imageName: String, policy: AlphaPolicy) throws
       sampled += values.scalars[start..<(start + 224)]
     }
   }
-  let diff = Fixtures.maxAbsDifference(sampled, expected.scalars)
+  let diff = maxAbsDifference(sampled, expected.scalars)
   #expect(diff <= tolerance, "max |diff| \(diff)")
 }
 

@@ -1,6 +1,7 @@
 import CLIP
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // Whether a one-tower checkpoint has its projection comes from config.json's `architectures`
@@ -13,7 +14,7 @@ import Testing
 private func checkpoint(
   weightsOf weightsModel: String, configOf configModel: String, architectures: [String]?
 ) throws -> URL {
-  let directory = try EncoderFixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   try FileManager.default.createSymbolicLink(
     atPath: directory.appendingPathComponent("model.safetensors").path,
     withDestinationPath: EncoderFixtures.model(weightsModel) + "/model.safetensors")

@@ -2,6 +2,7 @@ import CLIP
 import Core
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 // Towers without a projection (transformers' CLIPTextModel and CLIPVisionModel) and the text half
@@ -65,7 +66,7 @@ func textModelWithoutProjectionMatchesTransformers(model: String) throws {
   let preprocessor = try ImagePreprocessor(contentsOf: directory + "/preprocessor_config.json")
   let fromFiles = try encoder.encode(
     pixels: try preprocessor.preprocess(
-      images.map { try StillImage.read(path: EncoderFixtures.root.appendingPathComponent("fixtures/\($0)").path) }))
+      images.map { try StillImage.read(path: Repository.fixture($0)) }))
   for (group, output) in [("vision", fromPixels), ("image", fromFiles)] {
     #expect(output.embeds == nil)
     try expectMatchesReference(output.lastHiddenState, reference, "\(group).last_hidden_state", label: visionModel)

@@ -1,22 +1,11 @@
 import CLIP
 import Foundation
+import TestSupport
 
 /// The committed tokenizer files and the reference ids that fixtures/gen_tokenizer.py wrote.
 enum TokenizerFixtures {
-  /// The repository root: the nearest directory above this file that holds Package.swift.
-  static let repositoryRoot: URL = {
-    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(
-      atPath: directory.appendingPathComponent("Package.swift").path)
-    {
-      directory = directory.deletingLastPathComponent()
-    }
-    return directory
-  }()
-
-  static let vocabularyDirectory = repositoryRoot.appendingPathComponent("fixtures/tokenizer")
-  static let referenceDirectory = repositoryRoot.appendingPathComponent(
-    "fixtures/reference/tokenizer")
+  static let vocabularyDirectory = Repository.fixtures.appendingPathComponent("tokenizer")
+  static let referenceDirectory = Repository.fixtures.appendingPathComponent("reference/tokenizer")
 
   /// One tokenizer for all tests (loading parses a 1 MB vocabulary).
   static func tokenizer() throws -> CLIPTokenizer { try sharedTokenizer.get() }

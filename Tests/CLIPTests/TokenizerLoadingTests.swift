@@ -1,5 +1,6 @@
 import CLIP
 import Foundation
+import TestSupport
 import Testing
 
 /// Missing and malformed tokenizer files: typed errors naming the file, as one line.
@@ -12,9 +13,7 @@ import Testing
     var merges: URL { path.appendingPathComponent(CLIPTokenizer.mergesFileName) }
 
     init() throws {
-      path = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "tokenizer-\(UUID().uuidString)")
-      try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true)
+      path = try makeTemporaryDirectory()
       for name in [CLIPTokenizer.vocabularyFileName, CLIPTokenizer.mergesFileName] {
         try FileManager.default.copyItem(
           at: TokenizerFixtures.vocabularyDirectory.appendingPathComponent(name),

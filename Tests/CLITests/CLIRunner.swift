@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `mmencode` executable as a user would, capturing its exit status and output.
 ///
@@ -11,20 +12,6 @@ enum CLI {
     let stderr: String
   }
 
-  /// The repository root (the directory holding Package.swift).
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url = url.deletingLastPathComponent()
-    }
-    return url
-  }()
-
-  /// `fixtures/<relative>` as an absolute path.
-  static func fixture(_ relative: String) -> String {
-    root.appendingPathComponent("fixtures").appendingPathComponent(relative).path
-  }
-
   static let executable: URL = {
     var directory = Bundle.main.bundleURL
     while directory.path != "/" {
@@ -32,7 +19,7 @@ enum CLI {
       if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
       directory = directory.deletingLastPathComponent()
     }
-    return root.appendingPathComponent(".build/debug/mmencode")
+    return Repository.root.appendingPathComponent(".build/debug/mmencode")
   }()
 
   /// Runs `mmencode arguments...` in `directory` with `environment` added, and waits at most
@@ -44,7 +31,7 @@ enum CLI {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    process.currentDirectoryURL = directory ?? root
+    process.currentDirectoryURL = directory ?? Repository.root
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe()
     let err = Pipe()

@@ -2,19 +2,21 @@ import CLIP
 import Core
 import Foundation
 import Media
+import TestSupport
 import Testing
 import Video
 
 /// A temporary cache holding two entries of one recipe (3 and 5 frames) and one of another
 /// (2 frames, with tokens), written through the library as `mmencode video` writes them.
 private final class TestCache {
-  let root: String
+  private let directory: TemporaryDirectory
+  var root: String { directory.path }
   let recipe: FrameRecipe
   let tokensRecipe: FrameRecipe
   let entries: [String]
 
   init() throws {
-    root = FileManager.default.temporaryDirectory.appendingPathComponent("mmencode-\(UUID())").path
+    directory = try TemporaryDirectory()
     var recipe = FrameRecipe(
       decoder: ["libavcodec": "59.37.100"], color: ColorSettings(),
       preprocessing: PreprocessingRecipe(PreprocessorConfig()),
@@ -23,7 +25,7 @@ private final class TestCache {
     recipe.output = .embeddingsAndTokens
     recipe.modelSHA256 = String(repeating: "bb", count: 32)
     tokensRecipe = recipe
-    let cache = EmbeddingCache(root: root)
+    let cache = EmbeddingCache(root: directory.path)
     var entries: [String] = []
     for (n, frames, recipe) in [(1, 3, self.recipe), (2, 5, self.recipe), (3, 2, tokensRecipe)] {
       let source = SourceID(sha256: String(repeating: "0\(n)", count: 32), streamIndex: 0)
@@ -39,8 +41,6 @@ private final class TestCache {
     }
     self.entries = entries
   }
-
-  deinit { try? FileManager.default.removeItem(atPath: root) }
 }
 
 @Test func statsCountsEntriesFramesAndBytesPerRecipe() throws {

@@ -1,24 +1,25 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // `mmencode convert` on the tiny Long-CLIP .pt of fixtures/gen_longtext.py, end to end: the .pt
 // becomes a directory equal to the generator's own conversion, which `mmencode text` then
 // encodes as transformers does.
 
-private let checkpoint = CLI.fixture("torch/longclip-tiny.pt")
+private let checkpoint = Repository.fixture("torch/longclip-tiny.pt")
 /// The tiny towers' heads are 4 wide (released checkpoints use the default 64).
 private let tinyHeads = ["--head-width", "4"]
-private let tokenizer = ["--tokenizer", CLI.fixture("tokenizer")]
+private let tokenizer = ["--tokenizer", Repository.fixture("tokenizer")]
 
 @Test func convertThenEncodeMatchesTransformers() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let converted = directory + "/longclip"
     let result = try TextFixtures.run(["convert", checkpoint, "-o", converted] + tinyHeads + tokenizer)
     #expect(result.stdout.contains("248 positions"), "\(result.stdout)")
     #expect(result.stderr.isEmpty, "\(result.stderr)")
     let ours = try SafeTensorsFile(path: converted + "/model.safetensors")
-    let theirs = try SafeTensorsFile(path: CLI.fixture("models/longclip-tiny/model.safetensors"))
+    let theirs = try SafeTensorsFile(path: Repository.fixture("models/longclip-tiny/model.safetensors"))
     #expect(ours.names == theirs.names)
     for name in theirs.names {
       let (a, b) = (try ours.tensor(name), try theirs.tensor(name))
@@ -36,11 +37,11 @@ private let tokenizer = ["--tokenizer", CLI.fixture("tokenizer")]
 }
 
 @Test func convertRefusesBrokenCheckpointsWithOneLine() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out"
-    let noRes = CLI.fixture("torch/longclip-no-res.pt")
+    let noRes = Repository.fixture("torch/longclip-no-res.pt")
     try TextFixtures.fail(["convert", noRes, "-o", out] + tinyHeads + tokenizer, mentioning: [noRes, "positional_embedding_res"])
-    let badQKV = CLI.fixture("torch/longclip-bad-qkv.pt")
+    let badQKV = Repository.fixture("torch/longclip-bad-qkv.pt")
     try TextFixtures.fail(
       ["convert", badQKV, "-o", out] + tinyHeads + tokenizer,
       mentioning: [badQKV, "transformer.resblocks.1.attn.in_proj_weight", "[16, 8]"])
@@ -62,13 +63,13 @@ private let tokenizer = ["--tokenizer", CLI.fixture("tokenizer")]
 }
 
 @Test func convertNeverOverwritesAndWarnsAboutUntrainedPositions() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let keep = directory + "/keep.txt"
     try Data("mine".utf8).write(to: URL(fileURLWithPath: keep))
     try TextFixtures.fail(["convert", checkpoint, "-o", directory] + tinyHeads + tokenizer, mentioning: [directory])
     #expect(try String(contentsOfFile: keep, encoding: .utf8) == "mine")
     // The untrained variant has a 16-token vocabulary: the warning comes first, then the error.
-    let untrained = CLI.fixture("torch/longclip-untrained.pt")
+    let untrained = Repository.fixture("torch/longclip-untrained.pt")
     let result = try CLI.run(["convert", untrained, "-o", directory + "/out"] + tinyHeads + tokenizer)
     #expect(result.status != 0)
     #expect(result.stderr.contains("warning") && result.stderr.contains("untrained"), "\(result.stderr)")

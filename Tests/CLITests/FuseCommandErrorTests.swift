@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs `mmencode fuse` and expects one line of stderr mentioning every string in `mentions`, a
@@ -7,7 +8,7 @@ import Testing
 private func expectFuseFailure(
   _ frames: String, _ options: [String], mentions: [String], sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("out.safetensors").path
   let result = try CLI.run(["fuse", frames] + options + ["-o", out, "--progress", "none"])
@@ -27,7 +28,7 @@ private func npy(_ array: NamedArray, in directory: URL) throws -> String {
 }
 
 @Test func fuseCommandRefusesFramesOfTheWrongRank() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let cube = try npy(NamedArray("cube", shape: [2, 3, 4], values: .float32(.init(repeating: 1, count: 24))), in: directory)
   try expectFuseFailure(cube, ["--target-length", "1"], mentions: [cube, "expected [T, D] frames, got shape [2, 3, 4]"])
@@ -36,7 +37,7 @@ private func npy(_ array: NamedArray, in directory: URL) throws -> String {
 }
 
 @Test func fuseCommandRefusesIntegerFrames() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let integers = try npy(NamedArray("integers", shape: [4, 2], values: .int64(.init(repeating: 1, count: 8))), in: directory)
   try expectFuseFailure(integers, ["--target-length", "1"], mentions: [integers, "unsupported dtype"])
@@ -47,7 +48,7 @@ private func npy(_ array: NamedArray, in directory: URL) throws -> String {
 }
 
 @Test func fuseCommandRefusesFilesWithoutFrames() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   // A checkpoint is a safetensors file, but has no `frames` tensor.
   let checkpoint = SpeechCLI.whisperModel + "/model.safetensors"
@@ -59,7 +60,7 @@ private func npy(_ array: NamedArray, in directory: URL) throws -> String {
 }
 
 @Test func fuseCommandRefusesNonFiniteFrames() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let frames = try npy(NamedArray("nan", shape: [3, 2], values: .float32([1, 2, .nan, 1, 2, 3])), in: directory)
   try expectFuseFailure(frames, ["--target-length", "1"], mentions: [frames, "non-finite"])
@@ -67,14 +68,14 @@ private func npy(_ array: NamedArray, in directory: URL) throws -> String {
 
 /// The width-8 head on the tower's 20-wide frames.
 @Test func fuseCommandRefusesAHeadThatDoesNotFitTheFrames() throws {
-  let frames = CLI.fixture("reference/speech/fusion_encoder.safetensors")
+  let frames = Repository.fixture("reference/speech/fusion_encoder.safetensors")
   try expectFuseFailure(
-    frames, ["--target-length", "100", "--ctc-head", CLI.fixture("models/ctc-head-d8")],
+    frames, ["--target-length", "100", "--ctc-head", Repository.fixture("models/ctc-head-d8")],
     mentions: ["ctc-head-d8", "CTC head does not fit", frames])
 }
 
 @Test func fuseCommandRefusesBadTargets() throws {
-  let frames = CLI.fixture("reference/speech/fusion_encoder.safetensors")
+  let frames = Repository.fixture("reference/speech/fusion_encoder.safetensors")
   try expectFuseFailure(frames, ["--target-length", "0"], mentions: ["target length must be at least 1"])
   try expectFuseFailure(
     frames, ["--target-length", "150", "--schedule", "ladder"], mentions: ["cannot reach target length 150"])

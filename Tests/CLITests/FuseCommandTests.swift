@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// `mmencode fuse` on the Qwen2-Audio tower's real frames (a `.safetensors` with a `frames` tensor,
@@ -8,9 +9,9 @@ import Testing
 /// the Speech tests (float32 sums in another order; picks kept clear of ties by the generator).
 @Test(arguments: ["head", "uniform"])
 func fuseCommandMatchesTheReferenceOnEncoderFrames(variant: String) throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
-  let input = CLI.fixture("reference/speech/fusion_encoder.safetensors")
+  let input = Repository.fixture("reference/speech/fusion_encoder.safetensors")
   let reference = try SafeTensorsFile(path: input)
   let out = directory.appendingPathComponent("fused.safetensors").path
   var arguments = ["fuse", input, "--target-length", "100", "-o", out, "--progress", "none"]
@@ -35,7 +36,7 @@ func fuseCommandMatchesTheReferenceOnEncoderFrames(variant: String) throws {
 /// float16 and float64 `.npy` frames (fixtures/reference/speech-e2e/fuse_*.npy) at 50 Hz.
 @Test(arguments: ["f16", "f64"], ["head", "uniform"])
 func fuseCommandReadsNPYFrames(dtype: String, variant: String) throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let expected = try SafeTensorsFile(path: SpeechCLI.e2e("fuse_expected.safetensors"))
   let target = try #require(expected.metadata["target_\(dtype)_\(variant)"])
@@ -45,7 +46,7 @@ func fuseCommandReadsNPYFrames(dtype: String, variant: String) throws {
     "fuse", SpeechCLI.e2e("fuse_\(dtype).npy"), "--target-length", target, "--frame-rate", rate, "-o", out,
     "--format", "npy", "--progress", "none",
   ]
-  if variant == "head" { arguments += ["--ctc-head", CLI.fixture("models/ctc-head-d8")] }
+  if variant == "head" { arguments += ["--ctc-head", Repository.fixture("models/ctc-head-d8")] }
   let result = try CLI.run(arguments)
   #expect(result.status == 0, "stderr: \(result.stderr)")
   let (arrays, metadata) = try readNPYOutput(out)
@@ -59,7 +60,7 @@ func fuseCommandReadsNPYFrames(dtype: String, variant: String) throws {
 
 /// `speech --frames` then `fuse` on that file gives the same spans as fusing inside `speech`.
 @Test func fuseCommandTakesTheSpeechCommandsFrames() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let speech = directory.appendingPathComponent("speech.safetensors").path
   let fused = directory.appendingPathComponent("fused.safetensors").path

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // Bad inputs and bad models: one line on stderr naming the file and the problem, a non-zero exit,
@@ -13,7 +14,7 @@ private func expectFailure(
   images: [String], model: String, extra: [String] = [], lines mentions: [[String]],
   sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("out.safetensors").path
   let result = try CLI.run(["image"] + images + ["-m", model, "-o", out, "--progress", "none"] + extra)
@@ -35,14 +36,14 @@ private func expectFailure(
 /// A bad input next to a good one, and the words its error line must hold besides its path.
 private let badInputs: [(path: String, problem: String)] = [
   ("/nonexistent/photo.png", "cannot read"),
-  (CLI.fixture("images"), "is a directory"),
+  (Repository.fixture("images"), "is a directory"),
   // A text file named .png (the PNG signature check sends it to FFmpeg) and a text file.
-  (CLI.fixture("images/not_image.png"), "Invalid PNG signature"),
-  (CLI.root.appendingPathComponent("Package.swift").path, "not a media file"),
-  (CLI.fixture("media/tone.mp3"), "not a still image"),
-  (CLI.fixture("media/sample.mp4"), "not a still image"),
-  (CLI.fixture("images/truncated.png"), "truncated"),
-  (CLI.fixture("images/truncated.jpg"), "decoding failed"),
+  (Repository.fixture("images/not_image.png"), "Invalid PNG signature"),
+  (Repository.root.appendingPathComponent("Package.swift").path, "not a media file"),
+  (Repository.fixture("media/tone.mp3"), "not a still image"),
+  (Repository.fixture("media/sample.mp4"), "not a still image"),
+  (Repository.fixture("images/truncated.png"), "truncated"),
+  (Repository.fixture("images/truncated.jpg"), "decoding failed"),
 ]
 
 @Test(arguments: badInputs.indices)
@@ -54,7 +55,7 @@ func unreadableOrNonImageInputFailsWithOneLine(index: Int) throws {
 }
 
 @Test func everyBadInputIsReportedAndNothingIsWritten() throws {
-  let bad = [CLI.fixture("images/truncated.png"), "/nonexistent/a.jpg", CLI.fixture("media/tone.mp3")]
+  let bad = [Repository.fixture("images/truncated.png"), "/nonexistent/a.jpg", Repository.fixture("media/tone.mp3")]
   // Bad inputs in the first, a middle and the last batch; good ones around them.
   let images = [bad[0], Fixtures.goodImage, Fixtures.goodImage, bad[1], Fixtures.goodImage, bad[2]]
   try expectFailure(
@@ -63,13 +64,13 @@ func unreadableOrNonImageInputFailsWithOneLine(index: Int) throws {
 }
 
 @Test func aFailedRunLeavesAnEarlierOutputAsItWas() throws {
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("out.safetensors").path
   let earlier = Data("earlier output".utf8)
   try earlier.write(to: URL(fileURLWithPath: out))
   let result = try CLI.run(
-    ["image", Fixtures.goodImage, CLI.fixture("images/truncated.png"), "-m", Fixtures.model("clip-tiny-a"), "-o", out])
+    ["image", Fixtures.goodImage, Repository.fixture("images/truncated.png"), "-m", Fixtures.model("clip-tiny-a"), "-o", out])
   #expect(result.status != 0)
   #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == earlier)
   #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["out.safetensors"])
@@ -88,7 +89,7 @@ func unreadableOrNonImageInputFailsWithOneLine(index: Int) throws {
 /// A copy of clip-tiny-vision-proj (a CLIPVisionModelWithProjection, 100 kB) in a fresh directory,
 /// changed by `edit`; the caller removes the directory.
 private func brokenModel(_ edit: (URL) throws -> Void) throws -> URL {
-  let directory = try Fixtures.temporaryDirectory().appendingPathComponent("model")
+  let directory = try makeTemporaryDirectory().appendingPathComponent("model")
   try FileManager.default.copyItem(atPath: Fixtures.model("clip-tiny-vision-proj"), toPath: directory.path)
   try edit(directory)
   return directory

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// What the `mmencode image` tests compare against: fixtures/gen_clip_e2e.py's references
@@ -26,23 +27,16 @@ enum ImageFixtures {
     return isJPEG ? jpegTolerance[output]! : tolerance
   }
 
-  static func model(_ name: String) -> String { CLI.fixture("models/\(name)") }
+  static func model(_ name: String) -> String { Repository.fixture("models/\(name)") }
 
   /// A good image for runs that are about something else.
-  static let goodImage = CLI.fixture("images/rgb8.png")
+  static let goodImage = Repository.fixture("images/rgb8.png")
 
   /// The reference of `model` and the absolute paths of the images of its rows.
   static func reference(_ model: String) throws -> (file: SafeTensorsFile, images: [String]) {
-    let file = try SafeTensorsFile(path: CLI.fixture("reference/clip-e2e/\(model).safetensors"))
+    let file = try SafeTensorsFile(path: Repository.fixture("reference/clip-e2e/\(model).safetensors"))
     let relative = try JSONDecoder().decode([String].self, from: Data((file.metadata["images"] ?? "").utf8))
-    return (file, relative.map(CLI.fixture))
-  }
-
-  /// A fresh empty directory; the caller removes it.
-  static func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmencode-image-\(UUID())")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    return (file, relative.map(Repository.fixture))
   }
 
   /// Expects each row of `actual` to be within its image's tolerance of the reference array
@@ -66,10 +60,4 @@ enum ImageFixtures {
     print("\(label) \(output): max abs diff \(largest) (rows other than JPEG)")
     return largest
   }
-}
-
-/// Largest absolute elementwise difference; `.infinity` when the shapes differ.
-func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
-  guard a.shape == b.shape else { return .infinity }
-  return zip(a.scalars, b.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // Layouts, default paths, metadata and progress of `mmencode image`.
@@ -9,7 +10,7 @@ private typealias Fixtures = ImageFixtures
 @Test func npyOutputIsADirectoryOfArraysAndMetadata() throws {
   let model = "clip-tiny-vision-proj"
   let (reference, images) = try Fixtures.reference(model)
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("embeddings").path
   let result = try CLI.run(
@@ -28,13 +29,13 @@ private typealias Fixtures = ImageFixtures
 }
 
 @Test func metadataNamesModelInputsAndSettings() throws {
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   // Relative input paths are recorded as given.
   let images = ["a.png", "b.jpg"]
   try FileManager.default.copyItem(atPath: Fixtures.goodImage, toPath: directory.appendingPathComponent(images[0]).path)
   try FileManager.default.copyItem(
-    atPath: CLI.fixture("images/photo420.jpg"), toPath: directory.appendingPathComponent(images[1]).path)
+    atPath: Repository.fixture("images/photo420.jpg"), toPath: directory.appendingPathComponent(images[1]).path)
   let model = Fixtures.model("clip-tiny-a")
   let result = try CLI.run(
     ["image"] + images + ["-m", model, "-o", "out.safetensors", "--alpha", "drop"], in: directory)
@@ -55,7 +56,7 @@ private typealias Fixtures = ImageFixtures
 
 @Test(arguments: [("safetensors", "image_embeds.safetensors"), ("npy", "image_embeds")])
 func withoutOutputOptionWritesToTheWorkingDirectory(format: String, expectedName: String) throws {
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let result = try CLI.run(
     ["image", Fixtures.goodImage, "-m", Fixtures.model("clip-tiny-a"), "--format", format], in: directory)
@@ -64,7 +65,7 @@ func withoutOutputOptionWritesToTheWorkingDirectory(format: String, expectedName
 }
 
 @Test func jsonProgressEndsWithTheImageCount() throws {
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let images = Array(repeating: Fixtures.goodImage, count: 5)
   let result = try CLI.run(
@@ -86,7 +87,7 @@ func withoutOutputOptionWritesToTheWorkingDirectory(format: String, expectedName
 }
 
 @Test func barProgressCountsImages() throws {
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let images = Array(repeating: Fixtures.goodImage, count: 3)
   let result = try CLI.run(

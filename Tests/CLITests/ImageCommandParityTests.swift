@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // `mmencode image` from raw image files against transformers (fixtures/gen_clip_e2e.py), for each
@@ -10,7 +11,7 @@ private typealias Fixtures = ImageFixtures
 @Test(arguments: Fixtures.models, Fixtures.policies)
 func imageCommandMatchesTransformers(model: String, alpha: String) throws {
   let (reference, images) = try Fixtures.reference(model)
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("out.safetensors").path
   let result = try CLI.run(
@@ -33,7 +34,7 @@ func imageCommandMatchesTransformers(model: String, alpha: String) throws {
 @Test func normalizeWritesUnitRowsLikeTorch() throws {
   let model = "clip-tiny-b"
   let (reference, images) = try Fixtures.reference(model)
-  let directory = try Fixtures.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("normalized.safetensors").path
   let result = try CLI.run(

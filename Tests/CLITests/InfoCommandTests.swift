@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Test func infoDescribesTheSampleVideo() throws {
-  let result = try CLI.run(["info", "--json", CLI.fixture("media/sample.mp4")])
+  let result = try CLI.run(["info", "--json", Repository.fixture("media/sample.mp4")])
   #expect(result.status == 0, "stderr: \(result.stderr)")
   let files = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
   let video = try #require((files.first?["video"] as? [[String: Any]])?.first)

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // `mmencode text` and `mmencode image` with towers that have no projection (transformers'
@@ -11,7 +12,7 @@ private let visionModel = "clip-tiny-vision-noproj"
 private let pipeline = "sd-tiny-pipeline"
 
 private func reference(_ model: String) throws -> SafeTensorsFile {
-  try SafeTensorsFile(path: CLI.fixture("reference/clip/\(model).safetensors"))
+  try SafeTensorsFile(path: Repository.fixture("reference/clip/\(model).safetensors"))
 }
 
 /// The JSON list stored under `key` in a file's metadata.
@@ -22,10 +23,10 @@ private func metadataList<T: Decodable>(_ file: SafeTensorsFile, _ key: String) 
 @Test(arguments: [textModel, pipeline])
 func textWithoutProjectionWritesTheTowersOutputs(model: String) throws {
   let expected = try reference(textModel)
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
     let texts: [String] = try metadataList(expected, "clip.texts")
-    try TextFixtures.run(["text"] + texts + ["-m", CLI.fixture("models/\(model)"), "-o", out, "--hidden", "--batch-size", "2"])
+    try TextFixtures.run(["text"] + texts + ["-m", Repository.fixture("models/\(model)"), "-o", out, "--hidden", "--batch-size", "2"])
     let output = try SafeTensorsFile(path: out)
     #expect(output.names == ["input_ids", "last_hidden_state", "pooler_output"])
     for name in ["last_hidden_state", "pooler_output"] {
@@ -37,8 +38,8 @@ func textWithoutProjectionWritesTheTowersOutputs(model: String) throws {
 }
 
 @Test func textReadsAPipelinesTextEncoderAndTokenizer() throws {
-  let root = CLI.fixture("models/\(pipeline)")
-  try TextFixtures.withTemporaryDirectory { directory in
+  let root = Repository.fixture("models/\(pipeline)")
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
     try TextFixtures.run(["text", "a photo of a cat", "-m", root, "-o", out])
     let metadata = try SafeTensorsFile(path: out).metadata
@@ -46,7 +47,7 @@ func textWithoutProjectionWritesTheTowersOutputs(model: String) throws {
     #expect(metadata["model.path"] == root + "/text_encoder")
     #expect(metadata["text.tokenizer_path"] == root + "/tokenizer")
     // The weights hashed are the text encoder's, the same files as the plain checkpoint's.
-    try TextFixtures.run(["text", "a photo of a cat", "-m", CLI.fixture("models/\(textModel)"), "-o", directory + "/plain.safetensors"])
+    try TextFixtures.run(["text", "a photo of a cat", "-m", Repository.fixture("models/\(textModel)"), "-o", directory + "/plain.safetensors"])
     let plain = try SafeTensorsFile(path: directory + "/plain.safetensors").metadata
     #expect(metadata["model.sha256"] != nil && metadata["model.sha256"] == plain["model.sha256"])
   }
@@ -55,11 +56,11 @@ func textWithoutProjectionWritesTheTowersOutputs(model: String) throws {
 @Test func textSegmentsWithoutProjectionWriteOnlyTheRows() throws {
   // LongSD's setting: LongAlign segments on SD 1.5's CLIPTextModel, from the pipeline directory.
   let expected = try reference(textModel)
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
     let paragraphs: [String] = try metadataList(expected, "segments.texts")
     try TextFixtures.run(
-      ["text", "--mode", "segments"] + paragraphs + ["-m", CLI.fixture("models/\(pipeline)"), "-o", out, "--batch-size", "4"])
+      ["text", "--mode", "segments"] + paragraphs + ["-m", Repository.fixture("models/\(pipeline)"), "-o", out, "--batch-size", "4"])
     let output = try SafeTensorsFile(path: out)
     #expect(output.names == ["last_hidden_state", "segment_ids"])
     try expectOutput(output, "last_hidden_state", matches: expected, "segments.last_hidden_state")
@@ -71,9 +72,9 @@ func textWithoutProjectionWritesTheTowersOutputs(model: String) throws {
 }
 
 @Test func textWithAProjectionSaysSo() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
-    try TextFixtures.run(["text", "--mode", "segments", "A cat. A dog.", "-m", CLI.fixture("models/clip-tiny-a"), "-o", out])
+    try TextFixtures.run(["text", "--mode", "segments", "A cat. A dog.", "-m", Repository.fixture("models/clip-tiny-a"), "-o", out])
     let output = try SafeTensorsFile(path: out)
     #expect(output.names.contains("text_embeds"))
     #expect(output.metadata["text.projection"] == "true")
@@ -83,10 +84,10 @@ func textWithoutProjectionWritesTheTowersOutputs(model: String) throws {
 @Test func imageWithoutProjectionWritesTheTowersOutputs() throws {
   let expected = try reference(visionModel)
   let images: [String] = try metadataList(expected, "images")
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
     try TextFixtures.run(
-      ["image"] + images.map(CLI.fixture) + ["-m", CLI.fixture("models/\(visionModel)"), "-o", out, "--hidden", "--batch-size", "2"])
+      ["image"] + images.map(Repository.fixture) + ["-m", Repository.fixture("models/\(visionModel)"), "-o", out, "--hidden", "--batch-size", "2"])
     let output = try SafeTensorsFile(path: out)
     #expect(output.names == ["last_hidden_state", "pooler_output"])
     for name in ["last_hidden_state", "pooler_output"] {
@@ -97,17 +98,17 @@ func textWithoutProjectionWritesTheTowersOutputs(model: String) throws {
 }
 
 @Test func normalizeWithoutProjectionIsAnErrorNamingTheModel() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
     for mode in ["clip", "segments"] {
-      let model = CLI.fixture("models/\(pipeline)")
+      let model = Repository.fixture("models/\(pipeline)")
       try TextFixtures.fail(
         ["text", "--mode", mode, "a cat", "-m", model, "-o", out, "--normalize"],
         mentioning: [model, "--normalize", "text_embeds", "CLIPTextModel", "no projection"])
     }
-    let model = CLI.fixture("models/\(visionModel)")
+    let model = Repository.fixture("models/\(visionModel)")
     try TextFixtures.fail(
-      ["image", CLI.fixture("images/rgb8.png"), "-m", model, "-o", out, "--normalize"],
+      ["image", Repository.fixture("images/rgb8.png"), "-m", model, "-o", out, "--normalize"],
       mentioning: [model, "--normalize", "image_embeds", "CLIPVisionModel", "no projection"])
     #expect(!FileManager.default.fileExists(atPath: out))
   }

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs `mmencode speech` with `arguments` (plus `-o` into a fresh directory) and expects a failure
@@ -7,7 +8,7 @@ import Testing
 private func expectSpeechFailure(
   _ arguments: [String], mentions: [String], sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("out.safetensors").path
   let result = try CLI.run(["speech"] + arguments + ["-o", out, "--progress", "none"])
@@ -21,7 +22,7 @@ private func expectSpeechFailure(
 }
 
 @Test func speechCommandRefusesAVideoWithoutAudio() throws {
-  let file = CLI.fixture("media/h264_bframes.mp4")
+  let file = Repository.fixture("media/h264_bframes.mp4")
   try expectSpeechFailure([file, "-m", SpeechCLI.qwenModel], mentions: [file, "has no audio stream"])
 }
 
@@ -30,14 +31,14 @@ private func expectSpeechFailure(
   ("not_media.mp4", "not a media file"),
 ])
 func speechCommandRefusesDamagedAudio(name: String, problem: String) throws {
-  let file = CLI.fixture("media/\(name)")
+  let file = Repository.fixture("media/\(name)")
   try expectSpeechFailure([file, "-m", SpeechCLI.qwenModel], mentions: [file, problem])
 }
 
 /// Damage in the middle of the AAC stream: the decoder's error stops the file at that point rather
 /// than leaving a gap in the audio.
 @Test func speechCommandRefusesCorruptAudio() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   var bytes = try Data(contentsOf: URL(fileURLWithPath: SpeechCLI.longClip))
   let middle = bytes.count / 2
@@ -54,7 +55,7 @@ func speechCommandRefusesDamagedAudio(name: String, problem: String) throws {
 
 /// A model directory with its config but no weights.
 @Test func speechCommandRefusesAModelWithoutWeights() throws {
-  let model = try SpeechCLI.temporaryDirectory()
+  let model = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: model) }
   try FileManager.default.copyItem(
     atPath: SpeechCLI.whisperModel + "/config.json", toPath: model.appendingPathComponent("config.json").path)
@@ -70,7 +71,7 @@ func speechCommandRefusesDamagedAudio(name: String, problem: String) throws {
 
 /// A head whose LayerNorm is narrower than its projector's input.
 @Test func speechCommandRefusesAHeadWhoseTensorsDoNotFit() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let head = directory.appendingPathComponent("head.safetensors").path
   func zeros(_ name: String, _ shape: [Int]) -> NamedArray {

@@ -1,16 +1,17 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Every audio container the fixtures hold, and a video's audio track, goes through; with several
 /// inputs `-o` is a directory of outputs named after them.
 @Test func speechCommandReadsEveryAudioFormat() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let names = ["tone.wav", "tone.flac", "tone.mp3", "tone.m4a", "sample.mp4"]
   let out = directory.appendingPathComponent("out").path
   let result = try CLI.run(
-    ["speech"] + names.map { CLI.fixture("media/\($0)") }
+    ["speech"] + names.map { Repository.fixture("media/\($0)") }
       + ["-m", SpeechCLI.whisperModel, "-o", out, "--progress", "none"])
   #expect(result.status == 0, "stderr: \(result.stderr)")
   for name in names {
@@ -31,11 +32,11 @@ import Testing
 /// A failing input is reported in one line and the others are still written; the exit status says
 /// something failed, and nothing is written for the failed file.
 @Test func speechCommandGoesOnAfterAFailedInput() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let reference = try SafeTensorsFile(path: SpeechCLI.e2e("speech_qwen2audio.safetensors"))
   let target = try #require(reference.metadata["target_head"])
-  let videoOnly = CLI.fixture("media/h264_bframes.mp4")
+  let videoOnly = Repository.fixture("media/h264_bframes.mp4")
   let out = directory.appendingPathComponent("out").path
   let result = try CLI.run([
     "speech", SpeechCLI.shortClip, videoOnly, SpeechCLI.longClip, "-m", SpeechCLI.qwenModel,
@@ -54,13 +55,13 @@ import Testing
 
 /// Two inputs that would land on the same output name are refused before any work.
 @Test func speechCommandRefusesCollidingOutputNames() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let copy = directory.appendingPathComponent("tone.wav").path
-  try FileManager.default.copyItem(atPath: CLI.fixture("media/tone.wav"), toPath: copy)
+  try FileManager.default.copyItem(atPath: Repository.fixture("media/tone.wav"), toPath: copy)
   let out = directory.appendingPathComponent("out").path
   let result = try CLI.run([
-    "speech", CLI.fixture("media/tone.wav"), copy, "-m", SpeechCLI.whisperModel, "-o", out, "--progress", "none",
+    "speech", Repository.fixture("media/tone.wav"), copy, "-m", SpeechCLI.whisperModel, "-o", out, "--progress", "none",
   ])
   #expect(result.status != 0)
   #expect(SpeechCLI.lines(result.stderr).count == 1, "stderr: \(result.stderr)")
@@ -71,7 +72,7 @@ import Testing
 /// `--progress json` reports windows (with the total estimated from the container) and ends with a
 /// summary; `--progress bar` draws a bar with an ETA.
 @Test func speechCommandReportsProgressInWindows() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("out.safetensors").path
   let json = try CLI.run([

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// One end-to-end reference of fixtures/gen_speech_e2e.py: the ffmpeg CLI's samples, transformers'
@@ -37,7 +38,7 @@ struct SpeechParityCase: Sendable, CustomTestStringConvertible {
 /// identical. The largest differences seen were below 1e-5.
 @Test(arguments: SpeechParityCase.all)
 func speechCommandMatchesTheReference(_ c: SpeechParityCase) throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let reference = try SafeTensorsFile(path: SpeechCLI.e2e("\(c.audio)_\(c.model).safetensors"))
   let target = try #require(reference.metadata["target_\(c.variant)"])
@@ -86,7 +87,7 @@ func speechCommandMatchesTheReference(_ c: SpeechParityCase) throws {
 
 /// `--format npy` writes the same arrays as `.npy` files plus metadata.json.
 @Test func speechCommandWritesNPY() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let reference = try SafeTensorsFile(path: SpeechCLI.e2e("speech_qwen2audio.safetensors"))
   let target = try #require(reference.metadata["target_uniform"])

@@ -1,25 +1,19 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Fixtures and comparisons shared by the `speech` and `fuse` command tests.
 enum SpeechCLI {
   /// `fixtures/reference/speech-e2e/<name>` (written by fixtures/gen_speech_e2e.py).
-  static func e2e(_ name: String) -> String { CLI.fixture("reference/speech-e2e/\(name)") }
+  static func e2e(_ name: String) -> String { Repository.fixture("reference/speech-e2e/\(name)") }
 
-  static let qwenModel = CLI.fixture("models/qwen2audio-tiny")
-  static let whisperModel = CLI.fixture("models/whisper-tiny")
-  static let qwenHead = CLI.fixture("models/ctc-head-qwen2audio-tiny")
+  static let qwenModel = Repository.fixture("models/qwen2audio-tiny")
+  static let whisperModel = Repository.fixture("models/whisper-tiny")
+  static let qwenHead = Repository.fixture("models/ctc-head-qwen2audio-tiny")
   static let whisperHead = e2e("ctc-head-whisper-tiny.safetensors")
-  static let shortClip = CLI.fixture("media/speech.wav")
+  static let shortClip = Repository.fixture("media/speech.wav")
   static let longClip = e2e("long_speech.m4a")
-
-  /// A fresh temporary directory; the caller removes it.
-  static func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mmencode-speech-cli-\(UUID())")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-  }
 
   /// Expects `actual` to have `expected`'s shape and float32 values within `tolerance`; returns the
   /// largest absolute difference (reported on failure).
@@ -36,8 +30,7 @@ enum SpeechCLI {
         sourceLocation: sourceLocation)
       return .infinity
     }
-    var worst: Float = 0
-    for (x, y) in zip(a, b) { worst = max(worst, abs(x - y).isNaN ? .infinity : abs(x - y)) }
+    let worst = maxAbsDifference(a, b)
     #expect(worst <= tolerance, "\(label): max abs diff \(worst) > \(tolerance)", sourceLocation: sourceLocation)
     return worst
   }

@@ -1,30 +1,23 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// What the text and convert command tests share: the long-text references of
-/// fixtures/gen_longtext.py, temporary directories, and comparing an output file with them.
+/// fixtures/gen_longtext.py, and comparing an output file with them.
 enum TextFixtures {
   /// Absolute tolerance against transformers (float32 on both sides; observed ~2e-6).
   static let tolerance: Float = 1e-4
 
   static func reference(_ model: String) throws -> SafeTensorsFile {
-    try SafeTensorsFile(path: CLI.fixture("reference/longtext/\(model).safetensors"))
+    try SafeTensorsFile(path: Repository.fixture("reference/longtext/\(model).safetensors"))
   }
 
   /// The texts of one group of fixtures/reference/longtext/texts.json.
   static func texts(_ group: String) throws -> [String] {
-    let data = try Data(contentsOf: URL(fileURLWithPath: CLI.fixture("reference/longtext/texts.json")))
+    let data = try Data(contentsOf: URL(fileURLWithPath: Repository.fixture("reference/longtext/texts.json")))
     let groups = try JSONDecoder().decode([String: [String]].self, from: data)
     return try #require(groups[group])
-  }
-
-  /// Runs `body` with a fresh temporary directory, removed afterwards.
-  static func withTemporaryDirectory(_ body: (String) throws -> Void) throws {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("cli-text-\(UUID())")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: url) }
-    try body(url.path)
   }
 
   /// Runs `mmencode arguments` and expects success.
@@ -60,9 +53,7 @@ func expectOutput(
   let actual = try output.tensor(name)
   let expected = try reference.tensor(expectedName)
   #expect(actual.shape == expected.shape, "\(name): \(actual.shape) vs \(expected.shape)", sourceLocation: sourceLocation)
-  let difference =
-    actual.shape == expected.shape
-    ? zip(actual.scalars, expected.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) } : .infinity
+  let difference = maxAbsDifference(actual, expected)
   print("\(expectedName) via CLI: max abs diff \(difference)")
   #expect(difference <= TextFixtures.tolerance, "\(name) vs \(expectedName): max abs diff \(difference)",
     sourceLocation: sourceLocation)

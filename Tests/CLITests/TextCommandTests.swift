@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // `mmencode text` from raw text against transformers (fixtures/gen_longtext.py), in every mode.
@@ -8,10 +9,10 @@ private let models = ["clip-tiny-a", "clip-tiny-b"]
 
 @Test(arguments: models)
 func textClipModeMatchesTransformers(model: String) throws {
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
     let texts = try TextFixtures.texts("clip")
-    try TextFixtures.run(["text"] + texts + ["-m", CLI.fixture("models/\(model)"), "-o", out, "--hidden", "--batch-size", "2"])
+    try TextFixtures.run(["text"] + texts + ["-m", Repository.fixture("models/\(model)"), "-o", out, "--hidden", "--batch-size", "2"])
     let output = try SafeTensorsFile(path: out)
     let reference = try TextFixtures.reference(model)
     for name in ["text_embeds", "pooler_output", "last_hidden_state"] {
@@ -28,11 +29,11 @@ func textClipModeMatchesTransformers(model: String) throws {
   // --mask-padding (transformers' model(**inputs)), --pad zero, --truncate, --file, npy output.
   let model = "clip-tiny-b"
   let reference = try TextFixtures.reference(model)
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let texts = try TextFixtures.texts("clip")
     let file = directory + "/texts.txt"
     try Data((texts.joined(separator: "\r\n") + "\n").utf8).write(to: URL(fileURLWithPath: file))
-    let common = ["-m", CLI.fixture("models/\(model)"), "--hidden"]
+    let common = ["-m", Repository.fixture("models/\(model)"), "--hidden"]
     try TextFixtures.run(["text", "--file", file, "--mask-padding", "-o", directory + "/masked.safetensors"] + common)
     try TextFixtures.run(["text", "--file", file, "--pad", "zero", "-o", directory + "/zero"] + common + ["--format", "npy"])
     let tooLong = try TextFixtures.texts("clip_too_long")
@@ -44,7 +45,7 @@ func textClipModeMatchesTransformers(model: String) throws {
     let zero = try readNPYOutput(directory + "/zero")
     let zeroHidden = try #require(zero.arrays.first { $0.name == "last_hidden_state" }?.tensor)
     let expected = try reference.tensor("clip_zero.last_hidden_state")
-    let difference = zip(zeroHidden.scalars, expected.scalars).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+    let difference = maxAbsDifference(zeroHidden, expected)
     #expect(zeroHidden.shape == expected.shape && difference <= TextFixtures.tolerance, "pad zero: \(difference)")
     #expect(zero.arrays.first { $0.name == "input_ids" } == (try reference.array("clip_zero.input_ids")).renamed("input_ids"))
     #expect(zero.metadata["text.padding"] == "zero")
@@ -56,9 +57,9 @@ func textClipModeMatchesTransformers(model: String) throws {
 }
 
 @Test func textNormalizeScalesEmbedsToUnitLength() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
-    try TextFixtures.run(["text", "a photo of a cat", "", "-m", CLI.fixture("models/clip-tiny-a"), "-o", out, "--normalize"])
+    try TextFixtures.run(["text", "a photo of a cat", "", "-m", Repository.fixture("models/clip-tiny-a"), "-o", out, "--normalize"])
     let embeds = try SafeTensorsFile(path: out).tensor("text_embeds")
     let expected = try TextFixtures.reference("clip-tiny-a").tensor("clip.text_embeds")
     let width = embeds.shape[1]
@@ -73,9 +74,9 @@ func textClipModeMatchesTransformers(model: String) throws {
 
 @Test func textLongClipModeOnTheConvertedCheckpoint() throws {
   let reference = try TextFixtures.reference("longclip-tiny")
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let texts = try TextFixtures.texts("long_clip")
-    let model = CLI.fixture("models/longclip-tiny")
+    let model = Repository.fixture("models/longclip-tiny")
     try TextFixtures.run(["text", "--mode", "long-clip"] + texts + ["-m", model, "-o", directory + "/eot.safetensors", "--hidden"])
     try TextFixtures.run(["text", "--mode", "long-clip", "--pad", "zero"] + texts + ["-m", model, "-o", directory + "/zero.safetensors", "--hidden"])
     for (file, group) in [("eot", "long_clip"), ("zero", "long_clip_zero")] {
@@ -100,8 +101,8 @@ func textClipModeMatchesTransformers(model: String) throws {
 }
 
 @Test func textLongClipModeNeedsALongTable() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
-    let model = CLI.fixture("models/clip-tiny-a")
+  try withTemporaryDirectory { directory in
+    let model = Repository.fixture("models/clip-tiny-a")
     try TextFixtures.fail(
       ["text", "--mode", "long-clip", "a cat", "-m", model, "-o", directory + "/x.safetensors"],
       mentioning: ["77 positions", "--stretch", "mmencode convert"])
@@ -122,11 +123,11 @@ func textClipModeMatchesTransformers(model: String) throws {
 @Test(arguments: [("clip-tiny-a", "segments", nil), ("clip-tiny-b", "segments", nil), ("clip-tiny-a", "segments_few", "32")])
 func textSegmentsModeMatchesThePythonReference(model: String, group: String, rows: String?) throws {
   let reference = try TextFixtures.reference(model)
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let paragraphs = try TextFixtures.texts("paragraphs")
     let out = directory + "/out.safetensors"
     try TextFixtures.run(
-      ["text", "--mode", "segments"] + paragraphs + ["-m", CLI.fixture("models/\(model)"), "-o", out, "--batch-size", "7"]
+      ["text", "--mode", "segments"] + paragraphs + ["-m", Repository.fixture("models/\(model)"), "-o", out, "--batch-size", "7"]
         + (rows.map { ["--rows", $0] } ?? []))
     let output = try SafeTensorsFile(path: out)
     try expectOutput(output, "last_hidden_state", matches: reference, "\(group).last_hidden_state")
@@ -140,11 +141,11 @@ func textSegmentsModeMatchesThePythonReference(model: String, group: String, row
 }
 
 @Test func textSegmentsCleanModeWritesWholeSentences() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
+  try withTemporaryDirectory { directory in
     let out = directory + "/out.safetensors"
     try TextFixtures.run([
       "text", "--mode", "segments", "--segment-mode", "clean", "--rows", "64",
-      "Pi is 3.14. Dr. Smith agrees!", "-m", CLI.fixture("models/clip-tiny-a"), "-o", out,
+      "Pi is 3.14. Dr. Smith agrees!", "-m", Repository.fixture("models/clip-tiny-a"), "-o", out,
     ])
     let output = try SafeTensorsFile(path: out)
     #expect(output.metadata["text.segments"] == #"[["Pi is 3.14. Dr. Smith agrees!"]]"#)
@@ -153,8 +154,8 @@ func textSegmentsModeMatchesThePythonReference(model: String, group: String, row
 }
 
 @Test func textErrorsAreOneLineNamingTheFile() throws {
-  try TextFixtures.withTemporaryDirectory { directory in
-    let source = CLI.fixture("models/clip-tiny-a")
+  try withTemporaryDirectory { directory in
+    let source = Repository.fixture("models/clip-tiny-a")
     func model(_ name: String, except skipped: String, config: String? = nil, weights: String? = nil) throws -> String {
       let path = "\(directory)/\(name)"
       try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -172,7 +173,7 @@ func textSegmentsModeMatchesThePythonReference(model: String, group: String, row
     try TextFixtures.fail(["text", "a cat", "-m", noMerges, "-o", out], mentioning: ["\(noMerges)/merges.txt"])
     let badConfig = try model("bad-config", except: "config.json", config: #"{"model_type": "clip", "text_config": {"hidden_size": 30, "num_attention_heads": 4}}"#)
     try TextFixtures.fail(["text", "a cat", "-m", badConfig, "-o", out], mentioning: ["\(badConfig)/config.json", "num_attention_heads"])
-    let wrongShapes = try model("wrong-shapes", except: "", weights: CLI.fixture("models/clip-tiny-b/model.safetensors"))
+    let wrongShapes = try model("wrong-shapes", except: "", weights: Repository.fixture("models/clip-tiny-b/model.safetensors"))
     try TextFixtures.fail(["text", "a cat", "-m", wrongShapes, "-o", out], mentioning: ["\(wrongShapes)/model.safetensors", "shape"])
     try TextFixtures.fail(["text", "--file", directory + "/none.txt", "-m", source, "-o", out], mentioning: ["none.txt"])
     #expect(!FileManager.default.fileExists(atPath: out))
@@ -180,7 +181,7 @@ func textSegmentsModeMatchesThePythonReference(model: String, group: String, row
 }
 
 @Test func textRejectsOptionsOfOtherModes() throws {
-  let model = CLI.fixture("models/clip-tiny-a")
+  let model = Repository.fixture("models/clip-tiny-a")
   for arguments in [
     ["text", "--mode", "segments", "--truncate", "a", "-m", model, "-o", "/tmp/unused.safetensors"],
     ["text", "--rows", "10", "a", "-m", model, "-o", "/tmp/unused.safetensors"],

@@ -1,18 +1,13 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // `mmencode video` over the on-disk cache: later runs reuse frames; writers killed at any moment
 // leave no damaged entry (`mmencode cache verify` checks every entry completely); four processes
 // on the same inputs encode each frame once in total (from their JSON progress counts).
 
-private let model = CLI.fixture("models/clip-tiny-a")
-
-private func temporaryDirectory() throws -> URL {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent("video-cache-cli-\(UUID())")
-  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  return url
-}
+private let model = Repository.fixture("models/clip-tiny-a")
 
 /// A numbered-pattern video longer than the fixtures (`seconds` at 25 fps, 96x64), so entries
 /// with tokens take a while to write.
@@ -63,10 +58,10 @@ private func doneEvents(_ stderr: String) -> [[String: Any]] {
 }
 
 @Test func laterRunsTakeFramesFromTheCache() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let cache = directory.appendingPathComponent("cache").path
-  let video = CLI.fixture("media/sample.mp4")
+  let video = Repository.fixture("media/sample.mp4")
   func run(fps: Int, _ name: String) throws -> (counts: [String: Any], file: SafeTensorsFile) {
     let out = directory.appendingPathComponent(name).path
     let result = try CLI.run([video, "-m", model, "--fps", String(fps), "--cache", cache, "--progress", "json", "-o", out])
@@ -92,7 +87,7 @@ private func doneEvents(_ stderr: String) -> [[String: Any]] {
 }
 
 @Test func writersKilledMidWriteLeaveNoDamagedEntry() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let video = try longerVideo(in: directory, seconds: 40)
   let cache = directory.appendingPathComponent("cache")
@@ -136,9 +131,9 @@ private func doneEvents(_ stderr: String) -> [[String: Any]] {
 }
 
 @Test func fourProcessesOnOneCacheEncodeEachFrameOnce() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
-  let inputs = [try longerVideo(in: directory, seconds: 12), CLI.fixture("media/vfr.mkv")]
+  let inputs = [try longerVideo(in: directory, seconds: 12), Repository.fixture("media/vfr.mkv")]
   let cache = directory.appendingPathComponent("cache")
   let logs = (0..<4).map { directory.appendingPathComponent("progress-\($0).jsonl") }
   let processes = try logs.enumerated().map { i, log in

@@ -1,26 +1,21 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // `mmencode video` end to end on the built binary: output layout and metadata, agreement with
 // transformers for a known frame, many inputs with a bad one, --list, JSON progress.
 
-private let model = CLI.fixture("models/clip-tiny-a")
-private let sample = CLI.fixture("media/sample.mp4")
+private let model = Repository.fixture("models/clip-tiny-a")
+private let sample = Repository.fixture("media/sample.mp4")
 /// transformers' embeddings of frames saved losslessly (fixtures/gen_video.py).
-private let reference = try! SafeTensorsFile(path: CLI.fixture("reference/video/embeddings.safetensors"))
+private let reference = try! SafeTensorsFile(path: Repository.fixture("reference/video/embeddings.safetensors"))
 /// 1e-4 absolute, the issue's bar: same pixels, float32 on both sides (differences seen ~1e-6).
 private let tolerance: Float = 1e-4
 
-private func temporaryDirectory() throws -> URL {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent("video-cli-\(UUID())")
-  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  return url
-}
-
 
 @Test func oneVideoWritesTheExportLayoutWithMetadata() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("sample.safetensors").path
   // The default subcommand: no `video`. 3 s at 2 fps is six frames.
@@ -54,7 +49,7 @@ private func temporaryDirectory() throws -> URL {
 }
 
 @Test func aKnownFrameMatchesTransformers() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("frame30.safetensors").path
   // [1.2, 1.24) s holds frame 30 alone.
@@ -69,7 +64,7 @@ private func temporaryDirectory() throws -> URL {
 }
 
 @Test func npyOutputHoldsTheSameArrays() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let st = directory.appendingPathComponent("a.safetensors").path
   let npy = directory.appendingPathComponent("a_npy").path
@@ -87,13 +82,13 @@ private func temporaryDirectory() throws -> URL {
 }
 
 @Test func oneBadFileAmongManyFailsAloneAndTheOthersAreComplete() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let out = directory.appendingPathComponent("out").path
-  let bad = CLI.fixture("media/not_media.mp4")
-  let truncated = CLI.fixture("media/truncated.mp4")
+  let bad = Repository.fixture("media/not_media.mp4")
+  let truncated = Repository.fixture("media/truncated.mp4")
   let result = try CLI.run([
-    CLI.fixture("media/h264_bframes.mp4"), bad, CLI.fixture("media/vfr.mkv"), truncated, "-m", model,
+    Repository.fixture("media/h264_bframes.mp4"), bad, Repository.fixture("media/vfr.mkv"), truncated, "-m", model,
     "--frames", "3", "-o", out, "--no-cache",
   ])
   #expect(result.status != 0)
@@ -110,12 +105,12 @@ private func temporaryDirectory() throws -> URL {
 }
 
 @Test func listFilesAddInputsAndRepeatedNamesGetNumbered() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let copy = directory.appendingPathComponent("h264_bframes.mp4")
-  try FileManager.default.copyItem(atPath: CLI.fixture("media/h264_bframes.mp4"), toPath: copy.path)
+  try FileManager.default.copyItem(atPath: Repository.fixture("media/h264_bframes.mp4"), toPath: copy.path)
   let list = directory.appendingPathComponent("videos.txt")
-  try "# two files with one name\n\(CLI.fixture("media/h264_bframes.mp4"))\n\n\(copy.path)\n".write(
+  try "# two files with one name\n\(Repository.fixture("media/h264_bframes.mp4"))\n\n\(copy.path)\n".write(
     to: list, atomically: true, encoding: .utf8)
   let out = directory.appendingPathComponent("out").path
   let result = try CLI.run([
@@ -146,7 +141,7 @@ private func temporaryDirectory() throws -> URL {
 }
 
 @Test func withoutAModelTheErrorSaysHowToGetOne() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let result = try CLI.run(
     [sample, "--no-cache", "-o", directory.appendingPathComponent("x.safetensors").path],

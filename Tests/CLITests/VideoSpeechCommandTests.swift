@@ -1,17 +1,18 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // `mmencode video --speech`: the audio track's fused speech joins the frame embeddings in the
 // same output, exactly as `mmencode speech` computes it for the same file (whose encoder and fusion
 // are checked against transformers and the NumPy fusion reference in SpeechCommandParityTests).
 
-private let clipModel = CLI.fixture("models/clip-tiny-a")
+private let clipModel = Repository.fixture("models/clip-tiny-a")
 /// 3 s of video with an audio track (fixtures/make_media.sh).
-private let sample = CLI.fixture("media/sample.mp4")
+private let sample = Repository.fixture("media/sample.mp4")
 
 @Test func videoWithSpeechAddsTheSpeechCommandsArrays() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let videoOut = directory.appendingPathComponent("video.safetensors").path
   let speechOut = directory.appendingPathComponent("speech.safetensors").path
@@ -48,9 +49,9 @@ private let sample = CLI.fixture("media/sample.mp4")
 }
 
 @Test func videoWithSpeechRefusesAVideoWithoutAudioAndWritesNothing() throws {
-  let directory = try SpeechCLI.temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
-  let silent = CLI.fixture("media/vp9.webm")
+  let silent = Repository.fixture("media/vp9.webm")
   let out = directory.appendingPathComponent("out.safetensors").path
   let result = try CLI.run([
     "video", silent, "-m", clipModel, "--frames", "2", "--no-cache", "--progress", "none", "-o", out,

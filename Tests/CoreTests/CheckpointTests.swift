@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Sharded checkpoints as `huggingface_hub.save_torch_state_dict` writes them

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Model references resolved in a real directory tree laid out like the Hugging Face hub cache.

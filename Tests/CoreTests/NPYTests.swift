@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// `.npy` files against `numpy.save` / `numpy.load` (fixtures/weights/npy, written by

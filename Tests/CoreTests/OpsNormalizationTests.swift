@@ -1,4 +1,5 @@
 import Core
+import TestSupport
 import Testing
 
 // layerNorm: outputs are O(1) (normalized values times weights in [-1, 1] plus bias); the fast

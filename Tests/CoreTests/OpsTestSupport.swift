@@ -1,20 +1,7 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
-
-/// SplitMix64: a tiny seeded generator, so every random test input is the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
 
 /// A tensor of `shape` with values uniform in `range`, fixed by `seed`.
 func randomTensor(_ shape: [Int], seed: UInt64, in range: ClosedRange<Float> = -1...1) -> Tensor {
@@ -53,9 +40,4 @@ func expectClose(
       got \(a), expected \(e), tolerance \(atol + rtol * abs(e)) (atol \(atol), rtol \(rtol))
       """, sourceLocation: sourceLocation)
   }
-}
-
-/// The largest `|actual - expected|`, for tests that also want to report how close they came.
-func maxAbsDifference(_ actual: Tensor, _ expected: Tensor) -> Float {
-  zip(actual.scalars, expected.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }

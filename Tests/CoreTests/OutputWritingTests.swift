@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// ``writeOutput(_:metadata:to:format:)``: both formats, the replace policy, and no partial output.

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Hand-assembled pickles for the restricted state-dict reader (opcodes as in Python's pickle.py).
@@ -164,23 +165,10 @@ func malformedPicklesAreRefusedWithTheirOffset(_ bytes: [UInt8], _ expected: Str
   for length in 0..<original.count {
     #expect(refusal(Array(original[..<length])) != nil, "prefix of \(length) bytes parsed")
   }
-  var generator = SplitMix64(seed: 7)
+  var generator = SeededGenerator(seed: 7)
   for offset in original.indices {
     var damaged = original
     damaged[offset] = UInt8(truncatingIfNeeded: generator.next())
     _ = refusal(damaged)
-  }
-}
-
-/// A small deterministic generator so the damage pattern is the same on every run.
-private struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Mutates the bytes of a valid file with a fixed seed; opening and reading every tensor must

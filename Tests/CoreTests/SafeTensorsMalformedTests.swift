@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// One test per way a safetensors file can be broken; each expects its specific defect.

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Reading files written by the reference writer (`safetensors.torch.save_file`, see

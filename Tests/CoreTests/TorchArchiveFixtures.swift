@@ -1,18 +1,12 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Files made by fixtures/gen_torch_archive.py.
 enum TorchFixtures {
   /// `fixtures/torch` in the repository (found from this file's path).
-  static let directory: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      precondition(url.path != "/", "no Package.swift above \(#filePath)")
-      url.deleteLastPathComponent()
-    }
-    return url.appendingPathComponent("fixtures/torch")
-  }()
+  static let directory = Repository.fixtures.appendingPathComponent("torch")
 
   static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

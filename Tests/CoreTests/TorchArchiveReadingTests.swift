@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 // Exact parity: torch.load returns the stored bits, and widening fp16 / bf16 to fp32 is exact, so
@@ -69,8 +70,7 @@ func archiveMatchesTorchLoadBitForBit(_ file: String) throws {
 }
 
 @Test func filesThatAreNotZipArchivesAreRefused() throws {
-  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mm-\(UUID())")
-  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let empty = directory.appendingPathComponent("empty.pt").path
   try Data().write(to: URL(fileURLWithPath: empty))

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// SHA-256 of files and models, checked against published digests and coreutils' `sha256sum`.

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// Writes the recipe arrays (fixtures/array_recipe.py) as mmencode outputs: `interop.safetensors`

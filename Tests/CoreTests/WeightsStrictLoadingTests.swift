@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestSupport
 import Testing
 
 /// ``WeightReader``: a model asks for names and shapes; anything missing, misshapen or unused fails.

@@ -1,39 +1,9 @@
 import Core
 import Foundation
-
-/// The repository root: the nearest directory above this file that holds `Package.swift`.
-let repositoryRoot: URL = {
-  var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-  while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-    url.deleteLastPathComponent()
-  }
-  return url
-}()
+import TestSupport
 
 /// `fixtures/weights/<relative>`.
-func weightsFixture(_ relative: String) -> String {
-  repositoryRoot.appendingPathComponent("fixtures/weights/\(relative)").path
-}
-
-/// A fresh directory under the system temporary directory, removed when this object goes.
-final class TemporaryDirectory {
-  let path: String
-
-  init() throws {
-    path = FileManager.default.temporaryDirectory.appendingPathComponent("mmencode-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  }
-
-  deinit { try? FileManager.default.removeItem(atPath: path) }
-
-  /// `name` inside the directory.
-  func file(_ name: String) -> String { path + "/" + name }
-
-  /// Names in the directory (hidden ones included), sorted.
-  func listing() throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-  }
-}
+func weightsFixture(_ relative: String) -> String { Repository.fixture("weights/\(relative)") }
 
 /// The bytes of a safetensors file with the given header text and data section.
 func safeTensorsBytes(header: String, data: [UInt8] = [], declaredLength: UInt64? = nil) -> Data {

@@ -1,22 +1,12 @@
 import Foundation
 import Media
+import TestSupport
 
 /// Paths of the committed fixtures (made by fixtures/make_media.sh and gen_media_reference.py).
 enum Fixtures {
-  /// The repository root: the nearest directory above this file that holds Package.swift.
-  static let root: URL = {
-    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-      directory.deleteLastPathComponent()
-    }
-    return directory
-  }()
-
-  static func media(_ name: String) -> String { root.appendingPathComponent("fixtures/media/\(name)").path }
-  static func image(_ name: String) -> String { root.appendingPathComponent("fixtures/images/\(name)").path }
-  static func reference(_ name: String) -> String {
-    root.appendingPathComponent("fixtures/media/reference/\(name)").path
-  }
+  static func media(_ name: String) -> String { Repository.fixture("media/\(name)") }
+  static func image(_ name: String) -> String { Repository.fixture("images/\(name)") }
+  static func reference(_ name: String) -> String { Repository.fixture("media/reference/\(name)") }
 
   /// A JSON manifest written by gen_media_reference.py.
   static func manifest<T: Decodable>(_ name: String, as type: T.Type) throws -> T {

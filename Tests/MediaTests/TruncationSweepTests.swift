@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 /// Cuts numbered fixtures at several points (temporary copies) and reads each whole. Opening may
@@ -11,8 +12,7 @@ import Testing
 func truncatedCopiesFailCleanlyOrDecodeCorrectly(name: String) throws {
   let complete = try VideoReader(path: Fixtures.media(name)).index
   let original = try Data(contentsOf: URL(fileURLWithPath: Fixtures.media(name)))
-  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mm-truncated-\(UUID())")
-  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   var decoded = 0
   for percent in [5, 30, 55, 80, 99] {

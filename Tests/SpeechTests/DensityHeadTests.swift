@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Speech
+import TestSupport
 import Testing
 
 /// Spec 7.10 and the head's shape checks.
@@ -8,7 +9,7 @@ import Testing
 @Test func densitiesAreNonBlankProbabilities() throws {
   let head = try CTCDensityHead(path: Fixtures.model("ctc-head-d8"))
   #expect(head.width == 8 && head.classes == 11 && head.blankIndex == 10)
-  var rng = SplitMix(state: 8)
+  var rng = SeededGenerator(seed: 8)
   let frames = rng.tensor([2500, 8])  // more than one 2000-frame chunk
   let d = try head.density(of: frames)
   #expect(d.count == 2500 && d.allSatisfy { $0 >= 0 && $0 <= 1 })
@@ -30,7 +31,7 @@ import Testing
     let path = Fixtures.model(name)
     let head = try CTCDensityHead(path: path)
     let file = try SafeTensorsFile(path: path + "/model.safetensors")
-    var rng = SplitMix(state: 9)
+    var rng = SeededGenerator(seed: 9)
     let frames = rng.tensor([64, head.width])
     let normed = layerNorm(
       frames, weight: try file.tensor("audio_tower.layer_norm.weight"),
@@ -45,7 +46,7 @@ import Testing
 
 /// A head file whose tensors are replaced by `edit`.
 private func headFile(_ edit: (inout [String: Tensor]) -> Void) throws -> URL {
-  let dir = try temporaryDirectory()
+  let dir = try makeTemporaryDirectory()
   let file = try SafeTensorsFile(path: Fixtures.model("ctc-head-d8") + "/model.safetensors")
   var tensors = Dictionary(uniqueKeysWithValues: try file.names.map { ($0, try file.tensor($0)) })
   edit(&tensors)
@@ -93,7 +94,7 @@ private func headFile(_ edit: (inout [String: Tensor]) -> Void) throws -> URL {
 
 /// The head can come from a sharded checkpoint holding a whole model (as FastLongSpeech ships it).
 @Test func headLoadsFromAShardedCheckpoint() throws {
-  let dir = try temporaryDirectory()
+  let dir = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: dir) }
   let file = try SafeTensorsFile(path: Fixtures.model("ctc-head-qwen2audio-tiny") + "/model.safetensors")
   let head = try file.names.filter { $0.hasPrefix("ctc_decoder.") }.map { NamedArray($0, try file.tensor($0)) }
@@ -108,7 +109,7 @@ private func headFile(_ edit: (inout [String: Tensor]) -> Void) throws -> URL {
   try JSONSerialization.data(withJSONObject: ["weight_map": map]).write(to: dir.appendingPathComponent("model.safetensors.index.json"))
   let sharded = try CTCDensityHead(path: dir.path)
   let single = try CTCDensityHead(path: Fixtures.model("ctc-head-qwen2audio-tiny"))
-  var rng = SplitMix(state: 10)
+  var rng = SeededGenerator(seed: 10)
   let frames = rng.tensor([5, 20])
   #expect(try sharded.density(of: frames) == single.density(of: frames))
 }

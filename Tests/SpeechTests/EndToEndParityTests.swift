@@ -1,10 +1,11 @@
 import Core
 import Foundation
 import Speech
+import TestSupport
 import Testing
 
 /// fixtures/reference/speech-e2e/<name>.
-private func e2e(_ name: String) -> String { Fixtures.path("reference/speech-e2e/\(name)") }
+private func e2e(_ name: String) -> String { Repository.fixture("reference/speech-e2e/\(name)") }
 
 /// The one call from a media file to fused speech (what `mmencode video --speech` uses) matches the
 /// end-to-end reference (ffmpeg CLI samples, transformers encoder, NumPy fusion, final LayerNorm)

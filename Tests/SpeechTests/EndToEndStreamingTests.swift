@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Speech
+import TestSupport
 import Testing
 
 /// Writes `seconds` of a deterministic 22.05 kHz 16-bit mono WAV (a slow sweep plus noise) to `path`,
@@ -38,7 +39,7 @@ private func writeSweep(seconds: Int, to path: String) throws {
 /// memory: if the file were read whole first, the high-water mark would be the 2.88 million
 /// samples of the file.
 @Test func threeMinutesStreamWithBoundedSampleBuffers() throws {
-  let directory = try temporaryDirectory()
+  let directory = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: directory) }
   let file = directory.appendingPathComponent("sweep.wav").path
   try writeSweep(seconds: 180, to: file)

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Speech
+import TestSupport
 
 /// A density that records what it was asked and answers with `values(frames)`.
 final class SpyDensity: ContentDensity, @unchecked Sendable {
@@ -26,18 +27,11 @@ final class SpyDensity: ContentDensity, @unchecked Sendable {
   }
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so tests need no stored inputs.
-struct SplitMix {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  /// Uniform in [-1, 1).
+/// The speech tests' random inputs, drawn from the shared seeded generator.
+extension SeededGenerator {
+  /// Uniform in [-1, 1), on a grid of 2^-23.
   mutating func float() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+  /// A tensor of `shape` filled with `float()`.
   mutating func tensor(_ shape: [Int]) -> Tensor {
     Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in float() })
   }

@@ -1,11 +1,12 @@
 import Core
 import Foundation
 import Speech
+import TestSupport
 import Testing
 
 /// Copies a fixture model directory into a fresh temporary directory.
 private func copyOfModel(_ name: String) throws -> URL {
-  let dir = try temporaryDirectory()
+  let dir = try makeTemporaryDirectory()
   let source = URL(fileURLWithPath: Fixtures.model(name))
   for file in try FileManager.default.contentsOfDirectory(atPath: source.path) {
     try FileManager.default.copyItem(
@@ -33,7 +34,7 @@ private let shortWindow = Array(try! Fixtures.waveform().prefix(3 * AudioFrontEn
 
 /// The fixture's tensors renamed by `rename` (nil drops one), written as float32 beside its config.
 private func rewrittenWhisper(_ rename: (String) -> String?) throws -> URL {
-  let dir = try temporaryDirectory()
+  let dir = try makeTemporaryDirectory()
   let source = Fixtures.model("whisper-tiny")
   let file = try SafeTensorsFile(path: source + "/model.safetensors")
   let arrays = try file.names.compactMap { name in
@@ -121,7 +122,7 @@ private func withConfig(_ model: String, _ edit: (inout [String: Any]) -> Void) 
   #expect(throws: SpeechError.unsupportedModel(path: dir.appendingPathComponent("config.json").path, modelType: "bert")) {
     try SpeechEncoder(directory: dir.path)
   }
-  let empty = try temporaryDirectory()
+  let empty = try makeTemporaryDirectory()
   defer { try? FileManager.default.removeItem(at: empty) }
   let error = #expect(throws: SpeechError.self) { try SpeechEncoder(directory: empty.path) }
   guard case .malformedConfig = error else { Issue.record("got \(String(describing: error))"); return }

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 import Video
 
@@ -47,7 +48,7 @@ func badInputFailsNamingTheFileAndStoresNothing(name: String) throws {
 
 @Test func aVisionTowerWithoutItsProjectionIsRefusedNamingTheModel() throws {
   // CLIPVisionModel has no image embeddings to cache; failing at load beats a crash per frame.
-  let model = Fixtures.path("models/clip-tiny-vision-noproj")
+  let model = Repository.fixture("models/clip-tiny-vision-noproj")
   do {
     _ = try VideoEmbedder(modelDirectory: model)
     Issue.record("a CLIPVisionModel was accepted")

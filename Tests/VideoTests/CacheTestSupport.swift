@@ -5,21 +5,6 @@ import Media
 import Synchronization
 import Video
 
-/// A fresh directory under the system temporary directory, removed when this object goes.
-final class TemporaryDirectory: Sendable {
-  let path: String
-
-  init() throws {
-    path = FileManager.default.temporaryDirectory.appendingPathComponent("mmencode-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  }
-
-  deinit { try? FileManager.default.removeItem(atPath: path) }
-
-  /// `name` inside the directory.
-  func file(_ name: String) -> String { path + "/" + name }
-}
-
 /// FFmpeg 5.1's library versions, fixed so recipe ids in tests do not depend on the machine.
 let fixedDecoderVersions = [
   "libavcodec": "59.37.100", "libavformat": "59.27.100", "libavutil": "57.28.100",

@@ -2,6 +2,7 @@ import CLIP
 import Core
 import Foundation
 import Media
+import TestSupport
 import Testing
 import Video
 
@@ -26,7 +27,7 @@ private struct FramePNG: Decodable {
 
 private let manifest = try! JSONDecoder().decode(
   [String: FramePNG].self,
-  from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("media/reference/frames/frames.json"))))
+  from: Data(contentsOf: URL(fileURLWithPath: Repository.fixture("media/reference/frames/frames.json"))))
 private let reference = try! SafeTensorsFile(path: Fixtures.videoReference("embeddings.safetensors"))
 private let stems: [String] = try! JSONDecoder().decode([String].self, from: Data(reference.metadata["frames"]!.utf8))
 

@@ -1,37 +1,21 @@
 import Core
 import Foundation
 import Media
+import TestSupport
 
 /// Paths of the committed fixtures: media from fixtures/make_media.sh and gen_media_reference.py,
 /// models from gen_clip.py, video references from gen_video.py.
 enum Fixtures {
-  /// The repository root: the nearest directory above this file that holds Package.swift.
-  static let root: URL = {
-    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-      directory.deleteLastPathComponent()
-    }
-    return directory
-  }()
-
-  static func path(_ relative: String) -> String { root.appendingPathComponent("fixtures/\(relative)").path }
-  static func media(_ name: String) -> String { path("media/\(name)") }
+  static func media(_ name: String) -> String { Repository.fixture("media/\(name)") }
   /// A PNG of one video frame written by the ffmpeg CLI with the frame's own conversion filter.
-  static func framePNG(_ stem: String) -> String { path("media/reference/frames/\(stem).png") }
-  static func videoReference(_ name: String) -> String { path("reference/video/\(name)") }
+  static func framePNG(_ stem: String) -> String { Repository.fixture("media/reference/frames/\(stem).png") }
+  static func videoReference(_ name: String) -> String { Repository.fixture("reference/video/\(name)") }
   /// The tiny CLIPModel checkpoint whose vision tower the video tests encode with.
-  static let model = path("models/clip-tiny-a")
+  static let model = Repository.fixture("models/clip-tiny-a")
 
   /// A JSON document written by gen_video.py.
   static func json<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
     try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: videoReference(name))))
-  }
-
-  /// A fresh empty directory; the caller removes it.
-  static func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("video-tests-\(UUID())")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
   }
 }
 
@@ -48,12 +32,6 @@ func drawnFrameNumber(_ image: PixelImage) -> Int {
     number = number * 2 + (level > 128 ? 1 : 0)
   }
   return number
-}
-
-/// Largest absolute elementwise difference; `.infinity` when the shapes differ.
-func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
-  guard a.shape == b.shape else { return .infinity }
-  return zip(a.scalars, b.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
 
 /// A constant-frame-rate index of `count` frames, one tick of `1/rate` s apart, starting at 0.

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Media
+import TestSupport
 import Testing
 import Video
 

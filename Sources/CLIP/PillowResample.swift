@@ -4,7 +4,6 @@
 // (transformers passes none). The result is bit-identical to Pillow's for the filters ported here.
 
 import Core
-import Dispatch
 import Media
 
 /// The Pillow resampling filters that mmencode ports, with their `PIL.Image.Resampling` ids (the
@@ -204,7 +203,7 @@ struct PillowResampler: Sendable {
     _ input: Plane, rows: Range<Int>, into output: UnsafeMutablePointer<UInt8>, _ axis: ResampleAxis
   ) {
     let outputRowStride = axis.outputs.count * rgbChannels
-    forEachChunk(of: rows.count) { chunk in
+    Threads.parallelFor(rows.count, grain: minimumRowsPerChunk) { chunk in
       axis.weights.withUnsafeBufferPointer { weights in
         axis.firstInput.withUnsafeBufferPointer { firstInput in
           axis.inputCount.withUnsafeBufferPointer { inputCount in
@@ -240,7 +239,7 @@ struct PillowResampler: Sendable {
   ) {
     let width = columns.count * rgbChannels
     let columnOffset = (columns.lowerBound - input.firstColumn) * rgbChannels
-    forEachChunk(of: axis.outputs.count) { chunk in
+    Threads.parallelFor(axis.outputs.count, grain: minimumRowsPerChunk) { chunk in
       // Accumulating a whole row tap by tap keeps the inner loop contiguous (it vectorizes);
       // integer sums do not depend on order, so this equals Pillow's per-pixel loop.
       let sums = UnsafeMutablePointer<Int32>.allocate(capacity: width)
@@ -279,21 +278,6 @@ private func clip8(_ sum: Int32) -> UInt8 {
 
 /// Rows a chunk gets at least, so that small images are not split across threads.
 private let minimumRowsPerChunk = 16
-
-/// Runs `body` over `0..<count` split into contiguous chunks, in parallel on ``Threads/count``
-/// threads when there is enough work.
-private func forEachChunk(of count: Int, _ body: (Range<Int>) -> Void) {
-  let chunks = min(Threads.count, count / minimumRowsPerChunk)
-  guard chunks > 1 else {
-    body(0..<count)
-    return
-  }
-  // The chunks write disjoint rows of the caller's buffers and run before this returns.
-  nonisolated(unsafe) let body = body
-  DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-    body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
-  }
-}
 
 /// Resizes an RGB image to `width` x `height` as Pillow's `Image.resize(size, filter)` does.
 ///

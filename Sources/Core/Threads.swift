@@ -110,6 +110,12 @@ private final class ChunkCounter: @unchecked Sendable {
   }
 }
 
+/// A value handed to other threads without a `Sendable` check.
+///
+/// Only ``Threads/parallelFor(_:grain:_:)`` uses it, for its body: the body runs only before that
+/// call returns (so nothing it captures outlives its owner), and its callers give each range its
+/// own part of any memory it writes. Code elsewhere writes parallel loops with `parallelFor`, whose
+/// body need not be `Sendable`, so it needs no wrapper of its own.
 private struct UncheckedSendable<Value>: @unchecked Sendable {
   let value: Value
   init(_ value: Value) { self.value = value }

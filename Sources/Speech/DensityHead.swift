@@ -132,19 +132,16 @@ public final class CTCDensityHead: ContentDensity {
       let end = min(start + Self.chunkFrames, count)
       let z = logits(of: frames.rows(start..<end))
       result.withUnsafeMutableBufferPointer { out in
-        let out = SendablePointer(out.baseAddress! + start)
         z.scalars.withUnsafeBufferPointer { z in
-          let z = SendableConstPointer(z.baseAddress!)
-          let (rows, classes, blank) = (end - start, classes, blankIndex)
-          let workers = max(1, min(Threads.count, rows))
-          DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for r in stride(from: worker, to: rows, by: workers) {
-              let row = z.pointer + r * classes
+          let (classes, blank) = (classes, blankIndex)
+          Threads.parallelFor(end - start, grain: grain(elementsPerItem: classes)) { rows in
+            for r in rows {
+              let row = z.baseAddress! + r * classes
               var maximum = -Float.infinity
               for c in 0..<classes { maximum = max(maximum, row[c]) }
               var sum: Float = 0
               for c in 0..<classes { sum += expf(row[c] - maximum) }
-              out.pointer[r] = 1 - expf(row[blank] - maximum) / sum
+              out[start + r] = 1 - expf(row[blank] - maximum) / sum
             }
           }
         }

@@ -186,16 +186,14 @@ func mergeGroups(
   _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, starts: [Int],
   weights: [Float], count: Int, width: Int
 ) {
-  let (source, target) = (SendableConstPointer(source), SendablePointer(target))
   starts.withUnsafeBufferPointer { starts in
     weights.withUnsafeBufferPointer { weights in
-      let (starts, weights) = (UnsafeSendable(starts), UnsafeSendable(weights))
-      parallelRanges(count: starts.value.count, minimumPerWorker: 256) { groups in
+      // A group reads its rows, on average `count / starts.count` of them.
+      let rowsPerGroup = count / max(starts.count, 1)
+      Threads.parallelFor(starts.count, grain: grain(elementsPerItem: rowsPerGroup * width)) { groups in
         for k in groups {
-          let end = k + 1 < starts.value.count ? starts.value[k + 1] : count
-          mergeGroup(
-            source.pointer, rows: starts.value[k]..<end, weights: weights.value, width: width,
-            into: target.pointer + k * width)
+          let end = k + 1 < starts.count ? starts[k + 1] : count
+          mergeGroup(source, rows: starts[k]..<end, weights: weights, width: width, into: target + k * width)
         }
       }
     }
@@ -242,15 +240,14 @@ func adjacentCosines(_ x: Tensor) throws -> [Float] {
   var squares = [Double](repeating: 0, count: t)
   var dots = [Double](repeating: 0, count: max(t - 1, 0))
   x.scalars.withUnsafeBufferPointer { px in
-    let px = SendableConstPointer(px.baseAddress!)
     squares.withUnsafeMutableBufferPointer { sq in
       dots.withUnsafeMutableBufferPointer { dt in
-        let (sq, dt) = (UnsafeSendable(sq), UnsafeSendable(dt))
-        parallelRanges(count: t, minimumPerWorker: 1024) { frames in
+        // A frame takes two dot products of length d.
+        Threads.parallelFor(t, grain: grain(elementsPerItem: 2 * d)) { frames in
           for j in frames {
-            let a = px.pointer + j * d
-            sq.value[j] = Double(sumOfProducts(a, a, d))
-            if j + 1 < t { dt.value[j] = Double(sumOfProducts(a, a + d, d)) }
+            let a = px.baseAddress! + j * d
+            sq[j] = Double(sumOfProducts(a, a, d))
+            if j + 1 < t { dt[j] = Double(sumOfProducts(a, a + d, d)) }
           }
         }
       }

@@ -72,15 +72,16 @@ public struct LogMelSpectrogram: Sendable {
     let (fftSize, hop) = (AudioFrontEnd.fftSize, AudioFrontEnd.hopLength)
     let padded = reflectPadded(samples)
     let groups = ceilDivision(frameCount, lanes)
-    let workers = max(1, min(Threads.count, groups))
-    var workerMaxima = [Float](repeating: -.infinity, count: workers)
+    // Each range's maximum, at the index of its first group (ranges start at distinct groups).
+    // A running maximum per range measured ~8% faster than one per group.
+    var rangeMaxima = [Float](repeating: -.infinity, count: groups)
     var mel = Tensor(uninitializedShape: [melBins, frameCount]) { out in
-      let out = SendablePointer(out.baseAddress!)
       padded.withUnsafeBufferPointer { signal in
-        let signal = SendableConstPointer(signal.baseAddress!)
-        workerMaxima.withUnsafeMutableBufferPointer { maxima in
-          let maxima = SendablePointer(maxima.baseAddress!)
-          DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        rangeMaxima.withUnsafeMutableBufferPointer { maxima in
+          // A group is `lanes` FFTs, worth a task on its own.
+          Threads.parallelFor(groups) { range in
+            let (signal, out) = (signal.baseAddress!, out.baseAddress!)
+            // Scratch per range: there are only a few ranges per worker.
             var work = RealPowerSpectrum.Work(transform)
             var frames = [Lanes](repeating: .zero, count: fftSize)
             var power = [Lanes](repeating: .zero, count: transform.bins)
@@ -88,7 +89,7 @@ public struct LogMelSpectrogram: Sendable {
             var maximum = Lanes(repeating: -.infinity)
             window.withUnsafeBufferPointer { window in
               filterWeights.withUnsafeBufferPointer { weights in
-                for group in stride(from: worker, to: groups, by: workers) {
+                for group in range {
                   let first = group * lanes
                   let used = min(lanes, frameCount - first)
                   // frames[i][l] = window[i] * sample i of frame first + l (lanes past the end
@@ -96,7 +97,7 @@ public struct LogMelSpectrogram: Sendable {
                   frames.withUnsafeMutableBytes { raw in
                     let f = raw.baseAddress!.assumingMemoryBound(to: Float.self)
                     for lane in 0..<lanes {
-                      let src = signal.pointer + (first + min(lane, used - 1)) * hop
+                      let src = signal + (first + min(lane, used - 1)) * hop
                       var dst = f + lane
                       for i in 0..<fftSize {
                         dst.pointee = src[i] * window[i]
@@ -114,7 +115,7 @@ public struct LogMelSpectrogram: Sendable {
                       for k in 0..<filterCount[j] { energy += w[k] * bins[k] }
                       let logged = fastLog10(pointwiseMax(energy, floor))
                       maximum = pointwiseMax(maximum, logged)
-                      let row = out.pointer + j * frameCount + first
+                      let row = out + j * frameCount + first
                       if used == lanes {
                         UnsafeMutableRawPointer(row).storeBytes(of: logged, as: Lanes.self)
                       } else {
@@ -125,12 +126,12 @@ public struct LogMelSpectrogram: Sendable {
                 }
               }
             }
-            maxima.pointer[worker] = maximum.max()
+            maxima[range.lowerBound] = maximum.max()
           }
         }
       }
     }
-    let floor = workerMaxima.max()! - Self.dynamicRangeDecades
+    let floor = rangeMaxima.max()! - Self.dynamicRangeDecades
     mel.scalars.withUnsafeMutableBufferPointer { m in
       for i in 0..<m.count { m[i] = (max(m[i], floor) + Self.offset) / Self.scale }
     }

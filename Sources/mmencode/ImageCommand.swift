@@ -180,34 +180,22 @@ private func oneLine(_ error: any Error, path: String) -> String {
 private func prepare(
   _ paths: [String], _ preprocessor: ImagePreprocessor, modelInput: [Int]
 ) -> [Result<Tensor, any Error>] {
-  let slots = ResultSlots(count: paths.count)
-  let workers = max(1, min(Threads.count, paths.count))
-  DispatchQueue.concurrentPerform(iterations: workers) { worker in
-    for index in stride(from: worker, to: paths.count, by: workers) {
-      slots[index] = Result {
-        let image = try StillImage.read(path: paths[index])
-        let shape = preprocessor.outputShape(width: max(image.width, 1), height: max(image.height, 1))
-        guard shape == modelInput else {
-          throw ImageCommandError.imageDoesNotFitModel(path: paths[index], shape: shape, modelInput: modelInput)
+  var results = [Result<Tensor, any Error>?](repeating: nil, count: paths.count)
+  results.withUnsafeMutableBufferPointer { results in
+    // Each item is a whole image, worth a task on its own; its own resizing then runs on this
+    // worker (nested loops are serial), so images, not rows, are what the workers share.
+    Threads.parallelFor(paths.count) { indices in
+      for index in indices {
+        results[index] = Result {
+          let image = try StillImage.read(path: paths[index])
+          let shape = preprocessor.outputShape(width: max(image.width, 1), height: max(image.height, 1))
+          guard shape == modelInput else {
+            throw ImageCommandError.imageDoesNotFitModel(path: paths[index], shape: shape, modelInput: modelInput)
+          }
+          return try preprocessor.preprocess(image)
         }
-        return try preprocessor.preprocess(image)
       }
     }
   }
-  return slots.results
-}
-
-/// Results written by parallel workers, each at its own index.
-private final class ResultSlots: @unchecked Sendable {
-  private let lock = NSLock()
-  private var slots: [Result<Tensor, any Error>?]
-
-  init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-  subscript(index: Int) -> Result<Tensor, any Error> {
-    get { lock.withLock { slots[index]! } }
-    set { lock.withLock { slots[index] = newValue } }
-  }
-
-  var results: [Result<Tensor, any Error>] { lock.withLock { slots.map { $0! } } }
+  return results.map { $0! }
 }

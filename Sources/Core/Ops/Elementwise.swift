@@ -146,7 +146,7 @@ public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// The `grain` for ``Threads/parallelFor(_:grain:_:)`` over items of `elementsPerItem` floats
 /// (rows, vectors): enough elements per task that handing it to another thread (some
 /// microseconds) costs little next to the work.
-private func grain(elementsPerItem: Int) -> Int {
+package func grain(elementsPerItem: Int) -> Int {
   let elementsPerTask = 1 << 15
   return max(1, elementsPerTask / max(elementsPerItem, 1))
 }

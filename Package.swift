@@ -52,6 +52,7 @@ let package = Package(
       dependencies: [
         "Core", "Media", "CLIP", "Speech", "Video",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ]),
     .executableTarget(
       name: "mmencode-bench",

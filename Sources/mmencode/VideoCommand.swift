@@ -29,6 +29,11 @@ struct VideoCommand: ParsableCommand {
       and fuses it as `mmencode speech` does, adding speech_fused [L, D], speech_spans [L, 2] \
       and speech_span_seconds [L, 2] (seconds from the track's first sample) and speech.* \
       metadata. A video without an audio track is then an error. Speech is not cached.
+
+      --shard i/N handles only the inputs of shard i of N (0-based), chosen by a hash of each \
+      input's path as given, so N processes given the same list split it without overlap and \
+      reordering the list moves nothing; output names are those the whole list would get. \
+      --shard auto reads SLURM_PROCID/SLURM_NTASKS, else RANK/WORLD_SIZE (torchrun).
       """)
 
   /// The model used without `-m` or `$MMENCODE_MODEL`.
@@ -84,6 +89,9 @@ struct VideoCommand: ParsableCommand {
   @Option(help: "With --speech: fusion schedule, halving (default) or ladder (at most 30 s of audio).")
   var speechSchedule: FusionSchedule?
 
+  @Option(help: ArgumentHelp("Only this process's part of the inputs: i/N or auto (see above).", valueName: "i/N"))
+  var shard: String?
+
   @OptionGroup var output: OutputOptions
   @OptionGroup var cache: CacheOptions
   @OptionGroup var runtime: RuntimeOptions
@@ -99,6 +107,7 @@ struct VideoCommand: ParsableCommand {
       throw ValidationError("--speech-ctc-head, --speech-target-length and --speech-schedule need --speech MODEL")
     }
     do { try sampling.validate() } catch { throw ValidationError(error.localizedDescription) }
+    _ = try shard.map { try Shard($0) }
   }
 
   var sampling: FrameSampling {
@@ -125,10 +134,14 @@ struct VideoCommand: ParsableCommand {
         modelDirectory: directory, ctcHead: speechCtcHead,
         targetLength: speechTargetLength ?? FusionSchedule.defaultTargetLength, schedule: speechSchedule ?? .halving)
     }
-    let destinations = try outputPaths(for: inputs)
+    var work = Array(zip(inputs, try outputPaths(for: inputs)))
+    if let shard = try shard.map({ try Shard($0) }) {
+      work = work.filter { shard.owns($0.0) }
+      printError("shard \(shard): \(work.count) of \(inputs.count) inputs")
+    }
 
     var failures = 0
-    for (input, destination) in zip(inputs, destinations) {
+    for (input, destination) in work {
       do {
         let result = try embedder.embed(path: input, sampling: sampling, store: store, progress: display.handler)
         for warning in result.cacheWarnings {

@@ -80,14 +80,8 @@ public final class VideoEmbedder: Sendable {
     path: String, sampling: FrameSampling, store: (any EmbeddingStore)? = nil, progress: ProgressHandler? = nil
   ) throws -> VideoEmbedding {
     let started = ContinuousClock.now
-    let reader = try VideoReader(path: path, color: recipe.color, threads: decoderThreads)
+    let (reader, selection, source) = try choose(path: path, sampling: sampling, store: store)
     let index = reader.index
-    // A cut or damaged stream still indexes the frames before the damage; embedding them as if
-    // they were the whole video would be a silent partial result.
-    if let problem = index.end.problem { throw MediaError.truncated(path: path, reason: problem) }
-    let selection = try sampling.select(from: index, videoFPS: averageFrameRate(reader), path: path)
-    let source = SourceID(sha256: try contentHash(path: path, store: store), streamIndex: reader.stream.index)
-
     let wanted = Array(Set(selection.positions)).sorted()
     let wantedPTS = Set(wanted.map { index.pts[$0] })
     var gathered = GatheredFrames(wanted: wantedPTS, shape: outputShape)
@@ -142,6 +136,34 @@ public final class VideoEmbedder: Sendable {
       cacheWarnings: warnings)
   }
 
+  /// What ``embed(path:sampling:store:progress:)`` would do for the video at `path`, found
+  /// without decoding a frame: which frames the sampling chooses and how many `store` already
+  /// holds. Nothing is written; reading the store only refreshes its entries' last-use times.
+  ///
+  /// - Throws: the errors of ``embed(path:sampling:store:progress:)`` that come before decoding.
+  public func plan(path: String, sampling: FrameSampling, store: (any EmbeddingStore)? = nil) throws -> EmbeddingPlan {
+    let (reader, selection, source) = try choose(path: path, sampling: sampling, store: store)
+    let wantedPTS = Set(selection.positions.map { reader.index.pts[$0] })
+    let (stored, warnings) = store?.frames(source: source, recipe: recipe, pts: wantedPTS) ?? (nil, [])
+    let cached = stored.map { Set($0.pts).intersection(wantedPTS).count } ?? 0
+    return EmbeddingPlan(
+      path: path, source: source, frames: selection.positions.count, distinctFrames: wantedPTS.count,
+      fromCache: cached, cacheWarnings: warnings)
+  }
+
+  /// Opens and indexes the video, chooses its frames and identifies its content.
+  private func choose(
+    path: String, sampling: FrameSampling, store: (any EmbeddingStore)?
+  ) throws -> (VideoReader, FrameSelection, SourceID) {
+    let reader = try VideoReader(path: path, color: recipe.color, threads: decoderThreads)
+    // A cut or damaged stream still indexes the frames before the damage; embedding them as if
+    // they were the whole video would be a silent partial result.
+    if let problem = reader.index.end.problem { throw MediaError.truncated(path: path, reason: problem) }
+    let selection = try sampling.select(from: reader.index, videoFPS: averageFrameRate(reader), path: path)
+    let source = SourceID(sha256: try contentHash(path: path, store: store), streamIndex: reader.stream.index)
+    return (reader, selection, source)
+  }
+
   private var outputShape: GatheredFrames.Shape {
     let config = pipeline.encoder.config
     return GatheredFrames.Shape(
@@ -168,6 +190,23 @@ private func averageFrameRate(_ reader: VideoReader) -> Double {
 private func contentHash(path: String, store: (any EmbeddingStore)?) throws -> String {
   if let cache = store as? EmbeddingCache { return try cache.sources.contentHash(path: path) }
   return try sha256(file: path)
+}
+
+/// What embedding one video would take: see ``VideoEmbedder/plan(path:sampling:store:)``.
+public struct EmbeddingPlan: Sendable, Equatable {
+  public let path: String
+  public let source: SourceID
+  /// Rows of the output (a frame chosen twice counts twice).
+  public let frames: Int
+  /// Different frames among them: what would be read from the store or encoded.
+  public let distinctFrames: Int
+  /// Of ``distinctFrames``, those the store holds.
+  public let fromCache: Int
+  /// Stored entries that could not be used.
+  public let cacheWarnings: [CacheWarning]
+
+  /// Frames that would be decoded and encoded.
+  public var toEncode: Int { distinctFrames - fromCache }
 }
 
 /// Frame counts of one ``VideoEmbedder/embed(path:sampling:store:progress:)`` call, also

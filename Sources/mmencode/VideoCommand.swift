@@ -30,6 +30,10 @@ struct VideoCommand: ParsableCommand {
       and speech_span_seconds [L, 2] (seconds from the track's first sample) and speech.* \
       metadata. A video without an audio track is then an error. Speech is not cached.
 
+      --dry-run indexes each video and consults the cache without decoding a frame, and prints \
+      per video the frames chosen, how many the cache holds and how many would be encoded. It \
+      writes no output and no embeddings (only the remembered file hashes every run keeps).
+
       --shard i/N handles only the inputs of shard i of N (0-based), chosen by a hash of each \
       input's path as given, so N processes given the same list split it without overlap and \
       reordering the list moves nothing; output names are those the whole list would get. \
@@ -92,6 +96,9 @@ struct VideoCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Only this process's part of the inputs: i/N or auto (see above).", valueName: "i/N"))
   var shard: String?
 
+  @Flag(help: "Print what each video would take from the cache and encode; write no output.")
+  var dryRun = false
+
   @OptionGroup var output: OutputOptions
   @OptionGroup var cache: CacheOptions
   @OptionGroup var runtime: RuntimeOptions
@@ -143,6 +150,14 @@ struct VideoCommand: ParsableCommand {
     var failures = 0
     for (input, destination) in work {
       do {
+        if dryRun {
+          let plan = try embedder.plan(path: input, sampling: sampling, store: store)
+          for warning in plan.cacheWarnings { printError("\(input): cache entry ignored: \(warning)") }
+          print(
+            "\(input): \(plan.frames) frames (\(plan.fromCache) in cache, \(plan.toEncode) to encode) "
+              + "-> \(destination)  [dry run]")
+          continue
+        }
         let result = try embedder.embed(path: input, sampling: sampling, store: store, progress: display.handler)
         for warning in result.cacheWarnings {
           display.interrupt()
@@ -189,11 +204,14 @@ struct VideoCommand: ParsableCommand {
       return output.format == .safetensors && isDirectory(path) ? [path + "/" + name] : [path]
     }
     let directory = output.output ?? "."
+    let paths = uniqueNames(inputs.map(outputStem)).map { directory + "/" + $0 + suffix }
+    // A dry run creates nothing, not even the directory.
+    if dryRun { return paths }
     do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
       throw ValidationError("\(directory): cannot create the output directory: \(error.localizedDescription)")
     }
     guard isDirectory(directory) else { throw ValidationError("\(directory): several inputs need -o to be a directory") }
-    return uniqueNames(inputs.map(outputStem)).map { directory + "/" + $0 + suffix }
+    return paths
   }
 
   private func summary(_ result: VideoEmbedding, destination: String) -> [String: Any] {

@@ -81,7 +81,7 @@ struct ImageCommand: ParsableCommand {
         case .failure(let error):
           failures += 1
           display.interrupt()
-          FileHandle.standardError.write(Data("mmencode: \(oneLine(error, path: path))\n".utf8))
+          reportFailure(of: path, error)
         }
       }
       // After a failure nothing will be written, but the other inputs are still decoded so that
@@ -166,13 +166,6 @@ enum ImageCommandError: Error, LocalizedError {
       "\(path): preprocesses to \(shape), but the model takes \(modelInput) (the preprocessor config has no centre crop)"
     }
   }
-}
-
-/// The error's one-line description, naming `path` when the error itself does not (the
-/// preprocessor's errors are about pixels, not files).
-private func oneLine(_ error: any Error, path: String) -> String {
-  let description = error.localizedDescription
-  return error is ImagePreprocessingError ? "\(path): \(description)" : description
 }
 
 /// Decodes and preprocesses `paths` on up to `Threads.count` threads: `[C, S, S]` pixel values or

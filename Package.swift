@@ -21,6 +21,8 @@ let package = Package(
   targets: [
     // System libraries, found through pkg-config (Debian: libopenblas-dev, libpng-dev, libav*-dev).
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    // glibc's <malloc.h>, for Allocator.keepFreedMemory.
+    .systemLibrary(name: "CMalloc"),
     .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
     .systemLibrary(
       name: "CFFmpeg", pkgConfig: "libavformat",
@@ -35,6 +37,7 @@ let package = Package(
       name: "Core",
       dependencies: [
         "COpenBLAS",
+        .target(name: "CMalloc", condition: .when(platforms: [.linux])),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ]),

@@ -14,6 +14,7 @@ let areas: [String: ([String]) throws -> Void] = [
 ]
 
 Threads.configure()
+Allocator.keepFreedMemory()
 guard let name = CommandLine.arguments.dropFirst().first, let run = areas[name] else {
   let names = areas.keys.sorted().joined(separator: "|")
   FileHandle.standardError.write(Data("usage: mmencode-bench <\(names)> [options]\n".utf8))

@@ -55,6 +55,7 @@ struct RuntimeOptions: ParsableArguments {
   /// Applies the thread setting and returns the progress display to report through.
   func start() -> ProgressDisplay {
     Threads.configure(threads)
+    Allocator.keepFreedMemory()
     return ProgressDisplay(progress)
   }
 }

@@ -1,0 +1,2 @@
+// glibc's allocator tuning (mallopt and its M_* parameters), which the Glibc module leaves out.
+#include <malloc.h>

@@ -151,28 +151,12 @@ struct VideoCommand: ParsableCommand {
     for (input, destination) in work {
       do {
         if dryRun {
-          let plan = try embedder.plan(path: input, sampling: sampling, store: store)
-          for warning in plan.cacheWarnings { printError("\(input): cache entry ignored: \(warning)") }
-          print(
-            "\(input): \(plan.frames) frames (\(plan.fromCache) in cache, \(plan.toEncode) to encode) "
-              + "-> \(destination)  [dry run]")
-          continue
+          try plan(input, destination: destination, embedder: embedder, store: store)
+        } else {
+          try embed(
+            input, to: destination, embedder: embedder, store: store, speech: speechRun, metadata: modelMetadata,
+            display: display)
         }
-        let result = try embedder.embed(path: input, sampling: sampling, store: store, progress: display.handler)
-        for warning in result.cacheWarnings {
-          display.interrupt()
-          printError("\(input): cache entry ignored: \(warning)")
-        }
-        var arrays = result.arrays
-        var metadata = modelMetadata.merging(result.metadata) { $1 }
-        if let speechRun {
-          let speech = try speechRun.run(file: input, keepFrames: false, progress: display.handler)
-          arrays += speech.arrays.map { NamedArray("speech_" + $0.name, shape: $0.shape, values: $0.values) }
-          metadata.merge(speech.metadata) { $1 }
-        }
-        try writeOutput(arrays, metadata: metadata, to: destination, format: output.format)
-        display.finish(item: input, summary: summary(result, destination: destination))
-        print(summaryLine(result, destination: destination))
       } catch {
         failures += 1
         display.interrupt()
@@ -180,6 +164,39 @@ struct VideoCommand: ParsableCommand {
       }
     }
     if failures > 0 { throw ExitCode.failure }
+  }
+
+  /// Embeds one video (and its speech) and writes its output.
+  private func embed(
+    _ input: String, to destination: String, embedder: VideoEmbedder, store: (any EmbeddingStore)?,
+    speech speechRun: SpeechRun?, metadata modelMetadata: [String: String], display: ProgressDisplay
+  ) throws {
+    let result = try embedder.embed(path: input, sampling: sampling, store: store, progress: display.handler)
+    for warning in result.cacheWarnings {
+      display.interrupt()
+      printError("\(input): cache entry ignored: \(warning)")
+    }
+    var arrays = result.arrays
+    var metadata = modelMetadata.merging(result.metadata) { $1 }
+    if let speechRun {
+      let speech = try speechRun.run(file: input, keepFrames: false, progress: display.handler)
+      arrays += speech.arrays.map { NamedArray("speech_" + $0.name, shape: $0.shape, values: $0.values) }
+      metadata.merge(speech.metadata) { $1 }
+    }
+    try writeOutput(arrays, metadata: metadata, to: destination, format: output.format)
+    display.finish(item: input, summary: summary(result, destination: destination))
+    print(summaryLine(result, destination: destination))
+  }
+
+  /// Prints what embedding one video would take, for `--dry-run`.
+  private func plan(
+    _ input: String, destination: String, embedder: VideoEmbedder, store: (any EmbeddingStore)?
+  ) throws {
+    let plan = try embedder.plan(path: input, sampling: sampling, store: store)
+    for warning in plan.cacheWarnings { printError("\(input): cache entry ignored: \(warning)") }
+    print(
+      "\(input): \(plan.frames) frames (\(plan.fromCache) in cache, \(plan.toEncode) to encode) "
+        + "-> \(destination)  [dry run]")
   }
 
   /// The files named on the command line, then those of `--list`.

@@ -64,7 +64,7 @@ let package = Package(
 
     // Helpers every test target shares (fixture paths, temporary directories, seeded inputs,
     // differences); a plain target so test targets can import it, and in no product.
-    .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["Core", "Media"], path: "Tests/TestSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
     .testTarget(name: "MediaTests", dependencies: ["Core", "Media", "TestSupport"]),
     .testTarget(name: "CLIPTests", dependencies: ["Core", "Media", "CLIP", "TestSupport"]),

@@ -1,5 +1,4 @@
 import Foundation
-import Media
 import TestSupport
 
 /// Paths of the committed fixtures (made by fixtures/make_media.sh and gen_media_reference.py).
@@ -12,21 +11,6 @@ enum Fixtures {
   static func manifest<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
     try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: reference(name))))
   }
-}
-
-/// The frame number make_media.sh's pattern draws: eight bars across the top half, most
-/// significant bit left, bright for 1. Read at each bar's centre, a quarter of the way down.
-func drawnFrameNumber(_ image: PixelImage) -> Int {
-  precondition(image.format == .rgb)
-  var number = 0
-  for bit in 0..<8 {
-    let x = Int((Double(bit) + 0.5) * Double(image.width) / 8)
-    let y = image.height / 4
-    let offset = (y * image.width + x) * 3
-    let level = (Int(image.pixels[offset]) + Int(image.pixels[offset + 1]) + Int(image.pixels[offset + 2])) / 3
-    number = number * 2 + (level > 128 ? 1 : 0)
-  }
-  return number
 }
 
 /// Largest absolute difference between two equally long sample arrays.

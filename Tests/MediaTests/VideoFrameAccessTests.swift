@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 /// Every fixture whose 60 frames draw their own index (make_media.sh's pattern).

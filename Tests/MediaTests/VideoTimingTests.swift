@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 /// make_media.sh's vfr.mkv: frames 0-19 are 40 ms apart, 20-39 100 ms, 40-59 20 ms.
